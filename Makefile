@@ -1,0 +1,56 @@
+# Quick start: `make run` (set up, train if needed, start everything) and
+# `make test` (set up and run the whole suite). `make help` lists the rest.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+MODEL := models/clinic.tar.gz
+TRAINING_INPUTS := config.yml domain.yml $(shell find data bot/safety -name '*.yml' -o -name '*.py' 2>/dev/null) bot/content/forbidden_claims.yml
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup run test train data db lint validate clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: requirements.txt
+	@PY310=$$(scripts/find-python310) || exit 1; \
+	  [ -x $(PY) ] || $$PY310 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip==24.0
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed ## Create .venv and install the pinned dependencies
+
+data: setup ## Regenerate the FAQ training data from bot/content
+	$(PY) -m bot content build
+
+$(MODEL): $(VENV)/.installed $(TRAINING_INPUTS) $(wildcard bot/content/*.yml)
+	$(PY) -m bot content check
+	$(PY) -m bot content build
+	$(RASA) train --fixed-model-name clinic --out models
+	touch $@
+
+train: $(MODEL) ## Train the model if it is missing or older than its inputs
+
+db: setup ## Create the SQLite database and load the approved content
+	$(PY) -m bot db init
+	$(PY) -m bot content load
+
+run: train db ## Start Rasa (5005), the action server (5055) and the outbox worker
+	$(PY) -m bot run
+
+test: train ## Run the whole test suite
+	$(PY) -m pytest
+
+lint: setup ## ruff
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+validate: setup ## rasa data validate
+	$(RASA) data validate --fail-on-warnings
+
+clean: ## Remove the trained model and the local database
+	rm -rf models/*.tar.gz var/*.db

@@ -1,0 +1,136 @@
+"""Custom actions: thin adapters from Rasa to the `bot` package."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot.answers import answer_for, record_unanswered, selected_content
+from bot.config import get_settings
+from bot.escalation import record_escalation
+from bot.safety.detector import CRISIS_KEY
+
+logger = logging.getLogger(__name__)
+
+
+def _channel(tracker: Tracker) -> str | None:
+    return tracker.get_latest_input_channel()
+
+
+class ActionSessionStart(Action):
+    """Starts each conversation with the clinic's facts and the "not medical advice" notice."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        settings = get_settings()
+        carried = [
+            SlotSet(key, value)
+            for key, value in tracker.current_slot_values().items()
+            if key == "crisis_flagged" and value
+        ]
+        facts = [
+            SlotSet("clinic_name", settings.clinic.name),
+            SlotSet("clinic_phone", settings.clinic.phone),
+            SlotSet("crisis_line", settings.crisis.line_number),
+            SlotSet("crisis_text_line", settings.crisis.text_line),
+            SlotSet("emergency_number", settings.crisis.emergency_number),
+        ]
+        dispatcher.utter_message(
+            response="utter_notice",
+            clinic_name=settings.clinic.name,
+            emergency_number=settings.crisis.emergency_number,
+            crisis_line=settings.crisis.line_number,
+        )
+        return [SessionStarted(), *facts, *carried, ActionExecuted("action_listen")]
+
+
+class ActionAnswerFaq(Action):
+    """Answers from the approved content in the database, never from the model."""
+
+    def name(self) -> str:
+        return "action_answer_faq"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        settings = get_settings()
+        selected = selected_content(tracker.latest_message, settings.faq_confidence_threshold)
+        if selected is None:
+            return await ActionHandleFallback().run(dispatcher, tracker, domain)
+        content_id, confidence = selected
+        try:
+            answer = answer_for(
+                settings,
+                content_id=content_id,
+                conversation_id=tracker.sender_id,
+                channel=_channel(tracker),
+                confidence=confidence,
+            )
+        except Exception:
+            logger.exception("Content store unavailable")
+            dispatcher.utter_message(response="utter_answer_unavailable")
+            return []
+        if answer is None:
+            logger.warning("No approved content for predicted id %s", content_id)
+            return await ActionHandleFallback().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(text=answer.text, json_message=answer.payload)
+        return []
+
+
+class ActionHandleFallback(Action):
+    """Says honestly that it cannot answer, offers staff, and logs the question."""
+
+    def name(self) -> str:
+        return "action_handle_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        message = tracker.latest_message
+        try:
+            record_unanswered(
+                conversation_id=tracker.sender_id,
+                channel=_channel(tracker),
+                text=message.get("text") or "",
+                confidence=(message.get("intent") or {}).get("confidence"),
+            )
+        except Exception:
+            logger.exception("Could not record an unanswered question")
+        dispatcher.utter_message(response="utter_fallback")
+        return []
+
+
+class ActionEscalateCrisis(Action):
+    """Records the escalation and queues staff alerts (after utter_crisis was sent)."""
+
+    def name(self) -> str:
+        return "action_escalate_crisis"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        message = tracker.latest_message
+        detection = message.get(CRISIS_KEY) or {}
+        payload: dict[str, Any] = {"type": "crisis"}
+        try:
+            payload["escalation_id"] = record_escalation(
+                get_settings(),
+                conversation_id=tracker.sender_id,
+                channel=_channel(tracker),
+                message=message.get("text") or "",
+                detected_by=detection.get("detected_by", "intent"),
+            )
+        except Exception:
+            # The person already has the crisis resources; staff see the
+            # conversation flagged in the tracker store.
+            logger.exception("Could not record a crisis escalation")
+        dispatcher.utter_message(json_message=payload)
+        return [SlotSet("crisis_flagged", True)]

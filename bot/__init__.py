@@ -1,0 +1,1 @@
+"""Patient-education assistant for ketamine-therapy clinics (Rasa 3.6 project package)."""

@@ -1,0 +1,110 @@
+"""Command line: `python -m bot <command>` (see `python -m bot --help`)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import date
+
+from bot.config import get_settings
+
+
+def _content(args: argparse.Namespace) -> int:
+    from bot.content_store import build_training_data, check_content, load_content
+    from bot.db import init_db, session_scope
+
+    settings = get_settings()
+    today = date.fromisoformat(args.today) if args.today else date.today()
+    items, problems = check_content(
+        today=today, max_review_age_days=settings.content_max_review_age_days
+    )
+    if args.action == "check" or problems:
+        for problem in problems:
+            print(f"content: {problem}", file=sys.stderr)
+        if problems:
+            print(f"content check failed: {len(problems)} problem(s)", file=sys.stderr)
+            return 1
+        approved = sum(item.approved for item in items)
+        print(f"content check passed: {len(items)} items, {approved} approved")
+        if args.action == "check":
+            return 0
+    if args.action == "build":
+        fresh = build_training_data(items, check_only=args.check)
+        if args.check and not fresh:
+            print("data/nlu/faq.yml is stale: run `python -m bot content build`", file=sys.stderr)
+            return 1
+        print("data/nlu/faq.yml is up to date" if fresh else "data/nlu/faq.yml regenerated")
+        return 0
+    init_db()
+    with session_scope() as session:
+        counts = load_content(session, items)
+    print("content loaded: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+    return 0
+
+
+def _db(args: argparse.Namespace) -> int:
+    from bot.db import init_db
+
+    init_db()
+    print("database ready")
+    return 0
+
+
+def _outbox(args: argparse.Namespace) -> int:
+    from bot.db import init_db
+    from bot.outbox import run_worker
+
+    init_db()
+    run_worker(get_settings(), once=args.once)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.runner import run_all
+
+    return run_all(get_settings())
+
+
+def _safety(args: argparse.Namespace) -> int:
+    from bot.safety.report import main as safety_report
+
+    return safety_report(model_url=args.model_url, token=get_settings().rasa_api_token)
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    content = commands.add_parser("content", help="check, build or load the vetted content")
+    content.add_argument("action", choices=["check", "build", "load"])
+    content.add_argument("--check", action="store_true", help="build: fail if stale")
+    content.add_argument("--today", help="check as of this date (YYYY-MM-DD)")
+    content.set_defaults(func=_content)
+
+    db = commands.add_parser("db", help="create the project's tables")
+    db.add_argument("action", choices=["init"])
+    db.set_defaults(func=_db)
+
+    outbox = commands.add_parser("outbox", help="deliver staff alerts")
+    outbox.add_argument("action", choices=["work"])
+    outbox.add_argument("--once", action="store_true", help="one delivery pass, then exit")
+    outbox.set_defaults(func=_outbox)
+
+    run = commands.add_parser("run", help="start Rasa, the action server and the outbox")
+    run.set_defaults(func=_run)
+
+    safety = commands.add_parser("safety", help="crisis detection evaluation")
+    safety.add_argument("action", choices=["eval"])
+    safety.add_argument(
+        "--model-url", help="Rasa server with the API enabled, to include the model"
+    )
+    safety.set_defaults(func=_safety)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Turning a predicted content id into the vetted answer and its SPEC section 4 payload."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.config import Settings
+from bot.content_store import current_item, fill_placeholders
+from bot.db import session_scope
+from bot.models import AnswerServed, UnansweredQuestion
+
+SMS_CHANNELS = frozenset({"twilio_sms"})
+WEB_LIMITS = (
+    "General information, not medical advice. Whether ketamine treatment is right "
+    "for you is decided by a clinician at a consultation."
+)
+SMS_LIMITS = "General info, not medical advice."
+
+
+FAQ_INTENT = "faq"
+
+
+def selected_content(parse: dict, threshold: float) -> tuple[str, float] | None:
+    """The content id the NLU chose for a parsed message, if confident enough to answer.
+
+    `parse` is Rasa's parse result (`tracker.latest_message` or `/model/parse`).
+    The same rule decides in the action server and in the evaluation.
+    """
+    if (parse.get("intent") or {}).get("name") != FAQ_INTENT:
+        return None
+    selected = (parse.get("response_selector") or {}).get(FAQ_INTENT) or {}
+    response = selected.get("response") or {}
+    key = response.get("intent_response_key") or ""
+    confidence = float(response.get("confidence") or 0.0)
+    if not key.startswith(f"{FAQ_INTENT}/") or confidence < threshold:
+        return None
+    return key.split("/", 1)[1], confidence
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str
+    payload: dict
+
+
+def answer_for(
+    settings: Settings,
+    *,
+    content_id: str,
+    conversation_id: str,
+    channel: str | None,
+    confidence: float | None,
+) -> Answer | None:
+    """The approved answer for `content_id`, recorded for audit; None if there is none."""
+    with session_scope() as session:
+        item = current_item(session, content_id)
+        if item is None:
+            return None
+        sms = channel in SMS_CHANNELS
+        body = fill_placeholders(item.answer_sms if sms else item.answer_web, settings.clinic)
+        text = f"{body} {SMS_LIMITS}" if sms else f"{body}\n\n{WEB_LIMITS}"
+        payload = {
+            "type": "faq",
+            "content_id": item.content_id,
+            "topic": item.topic,
+            "version": item.version,
+            "reviewed_on": item.reviewed_on.isoformat(),
+            "sources": list(item.sources),
+        }
+        session.add(
+            AnswerServed(
+                conversation_id=conversation_id,
+                content_id=item.content_id,
+                version=item.version,
+                channel=channel,
+                confidence=confidence,
+            )
+        )
+    return Answer(text=text, payload=payload)
+
+
+def record_unanswered(
+    *, conversation_id: str, channel: str | None, text: str, confidence: float | None
+) -> None:
+    """Keep the question the bot could not answer, so staff know what to write next."""
+    with session_scope() as session:
+        session.add(
+            UnansweredQuestion(
+                conversation_id=conversation_id,
+                channel=channel,
+                text=text,
+                confidence=confidence,
+            )
+        )

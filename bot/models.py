@@ -1,0 +1,115 @@
+"""The project's own tables (Rasa's tracker store keeps its `events` table)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+
+from bot.db import Base
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class ContentItem(Base):
+    """One version of one vetted content item, as loaded from `bot/content/`."""
+
+    __tablename__ = "content_items"
+    __table_args__ = (UniqueConstraint("content_id", "version"),)
+
+    id = Column(Integer, primary_key=True)
+    content_id = Column(String(120), nullable=False, index=True)
+    version = Column(Integer, nullable=False)
+    topic = Column(String(60), nullable=False)
+    status = Column(String(20), nullable=False)
+    reviewed_by = Column(String(200), nullable=False)
+    reviewed_on = Column(Date, nullable=False)
+    sources = Column(JSON, nullable=False)
+    answer_web = Column(Text, nullable=False)
+    answer_sms = Column(Text, nullable=False)
+    loaded_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class AnswerServed(Base):
+    """Audit: which content version was served to which conversation, and when."""
+
+    __tablename__ = "answers_served"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    content_id = Column(String(120), nullable=False)
+    version = Column(Integer, nullable=False)
+    channel = Column(String(40))
+    confidence = Column(Float)
+    served_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class UnansweredQuestion(Base):
+    """A message the bot could not answer: tells staff what content to write next."""
+
+    __tablename__ = "unanswered_questions"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    channel = Column(String(40))
+    text = Column(Text, nullable=False)
+    confidence = Column(Float)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class Escalation(Base):
+    """A crisis escalation: staff must reach out."""
+
+    __tablename__ = "escalations"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    channel = Column(String(40))
+    message_text = Column(Text, nullable=False)
+    detected_by = Column(String(120), nullable=False)
+    contact = Column(String(255))
+    status = Column(String(20), nullable=False, default="new")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Alert(Base):
+    """Outbox row: one staff notification for one notifier, kept until delivered."""
+
+    __tablename__ = "alerts"
+
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(20), nullable=False)  # crisis | lead | handoff
+    ref_id = Column(Integer, nullable=False)
+    notifier = Column(String(20), nullable=False)  # webhook | email | sms
+    target = Column(String(500), nullable=False)
+    subject = Column(String(300), nullable=False)
+    body = Column(Text, nullable=False)
+    status = Column(String(20), nullable=False, default="pending", index=True)
+    attempts = Column(Integer, nullable=False, default=0)
+    next_attempt_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+    last_error = Column(Text)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    sent_at = Column(DateTime)
+
+
+__all__ = [
+    "AnswerServed",
+    "Alert",
+    "ContentItem",
+    "Escalation",
+    "UnansweredQuestion",
+    "utcnow",
+]

@@ -1,0 +1,191 @@
+"""Shared fixtures: one trained model and one set of real servers per test session."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.fakes import FakeWebhook
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+MODEL = ROOT / "models" / "clinic.tar.gz"
+API_TOKEN = "test-api-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 180.0, process: subprocess.Popen | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before {url} was up")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not come up")
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The model `make test` trained; trained here once if pytest runs on its own."""
+    if MODEL.exists():
+        return MODEL
+    out = tmp_path_factory.mktemp("models")
+    subprocess.run([sys.executable, "-m", "bot", "content", "build"], cwd=ROOT, check=True)
+    subprocess.run(
+        [str(VENV_BIN / "rasa"), "train", "--fixed-model-name", "clinic", "--out", str(out)],
+        cwd=ROOT,
+        check=True,
+    )
+    return out / "clinic.tar.gz"
+
+
+@dataclass
+class Stack:
+    rasa_url: str
+    action_url: str
+    database_url: str
+    webhook: FakeWebhook
+    env: dict[str, str]
+
+    def say(self, sender: str, message: str) -> list[dict]:
+        response = requests.post(
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": message},
+            timeout=60,
+        )
+        response.raise_for_status()
+        return response.json()
+
+    def parse(self, text: str) -> dict:
+        response = requests.post(
+            f"{self.rasa_url}/model/parse",
+            params={"token": API_TOKEN},
+            json={"text": text},
+            timeout=30,
+        )
+        response.raise_for_status()
+        return response.json()
+
+
+def stack_env(tmp: Path, webhook_url: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "DATABASE_URL": f"sqlite:///{tmp / 'clinic.db'}",
+            "STAFF_WEBHOOK_URL": webhook_url,
+            "OUTBOX_POLL_SECONDS": "0.2",
+            "CLINIC_NAME": "Test Valley Ketamine Clinic",
+            "CLINIC_PHONE": "(555) 010-0199",
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONPATH": str(ROOT),
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def start_rasa(model: Path, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            str(VENV_BIN / "rasa"),
+            "run",
+            "--model",
+            str(model),
+            "--port",
+            str(port),
+            "--endpoints",
+            str(ROOT / "endpoints.yml"),
+            "--credentials",
+            str(ROOT / "credentials.yml"),
+            "--enable-api",
+            "--auth-token",
+            API_TOKEN,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture(scope="session")
+def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Rasa server, action server and outbox worker on a fresh SQLite database."""
+    tmp = tmp_path_factory.mktemp("stack")
+    webhook = FakeWebhook()
+    webhook.start()
+    rasa_port, action_port = free_port(), free_port()
+    action_url = f"http://127.0.0.1:{action_port}"
+    env = stack_env(
+        tmp,
+        webhook.url,
+        ACTION_ENDPOINT_URL=f"{action_url}/webhook",
+        ACTION_PORT=str(action_port),
+    )
+    for command in (["db", "init"], ["content", "load"]):
+        subprocess.run([sys.executable, "-m", "bot", *command], cwd=ROOT, env=env, check=True)
+    processes = [
+        subprocess.Popen(
+            [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(action_port)],
+            cwd=ROOT,
+            env=env,
+            stdout=(tmp / "actions.log").open("w"),
+            stderr=subprocess.STDOUT,
+        ),
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "outbox", "work"],
+            cwd=ROOT,
+            env=env,
+            stdout=(tmp / "outbox.log").open("w"),
+            stderr=subprocess.STDOUT,
+        ),
+        start_rasa(model_path, rasa_port, env, tmp / "rasa.log"),
+    ]
+    try:
+        wait_for(f"{action_url}/health", process=processes[0])
+        wait_for(f"http://127.0.0.1:{rasa_port}/", process=processes[2])
+        yield Stack(
+            rasa_url=f"http://127.0.0.1:{rasa_port}",
+            action_url=action_url,
+            database_url=env["DATABASE_URL"],
+            webhook=webhook,
+            env=env,
+        )
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        webhook.stop()
+
+
+def custom_payloads(messages: list[dict], kind: str | None = None) -> list[dict]:
+    """The `custom` objects of a turn, optionally only those of one `type`."""
+    found = [m["custom"] for m in messages if isinstance(m.get("custom"), dict)]
+    return [c for c in found if kind is None or c.get("type") == kind]
+
+
+def texts(messages: list[dict]) -> list[str]:
+    return [m["text"] for m in messages if m.get("text")]
