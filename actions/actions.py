@@ -9,6 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.leads import ActionRequestHandoff
 from bot.answers import answer_for, record_unanswered, selected_content
 from bot.config import get_settings
 from bot.escalation import record_escalation
@@ -85,8 +86,25 @@ class ActionAnswerFaq(Action):
         return []
 
 
+def _previous_turn_fell_back(tracker: Tracker) -> bool:
+    """Whether the bot's reply to the user's previous message was a fallback."""
+    user_turns = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            user_turns += 1
+            if user_turns == 2:
+                return False
+        elif event.get("event") == "bot" and user_turns == 1:
+            custom = (event.get("data") or {}).get("custom") or {}
+            if custom.get("type") == "fallback":
+                return True
+    return False
+
+
 class ActionHandleFallback(Action):
-    """Says honestly that it cannot answer, offers staff, and logs the question."""
+    """Says honestly that it cannot answer, offers staff, and logs the question.
+
+    The second fallback in a row hands the conversation to staff."""
 
     def name(self) -> str:
         return "action_handle_fallback"
@@ -104,6 +122,8 @@ class ActionHandleFallback(Action):
             )
         except Exception:
             logger.exception("Could not record an unanswered question")
+        if _previous_turn_fell_back(tracker):
+            return await ActionRequestHandoff().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_fallback")
         return []
 

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -85,6 +86,42 @@ class Escalation(Base):
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
+class Lead(Base):
+    """A consultation request: the person agreed to be contacted."""
+
+    __tablename__ = "leads"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    channel = Column(String(40))
+    name = Column(String(200), nullable=False)
+    phone_e164 = Column(String(20), nullable=False, index=True)
+    email = Column(String(320))
+    contact_time = Column(String(200))
+    consent = Column(Boolean, nullable=False)
+    consent_text = Column(Text, nullable=False)
+    submissions = Column(Integer, nullable=False, default=1)
+    status = Column(String(20), nullable=False, default="new")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class Handoff(Base):
+    """A conversation handed to staff (asked for a person, or the bot could not help)."""
+
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    channel = Column(String(40))
+    reason = Column(String(200), nullable=False)
+    last_message = Column(Text)
+    contact = Column(String(320))
+    status = Column(String(20), nullable=False, default="new")
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
 class Alert(Base):
     """Outbox row: one staff notification for one notifier, kept until delivered."""
 
@@ -110,6 +147,8 @@ __all__ = [
     "Alert",
     "ContentItem",
     "Escalation",
+    "Handoff",
+    "Lead",
     "UnansweredQuestion",
     "utcnow",
 ]

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.config import get_settings
+from bot.db import init_db, session_scope
 from tests.fakes import FakeWebhook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +42,35 @@ def wait_for(url: str, timeout: float = 180.0, process: subprocess.Popen | None 
             pass
         time.sleep(0.5)
     raise TimeoutError(f"{url} did not come up")
+
+
+@pytest.fixture
+def webhook() -> Iterator[FakeWebhook]:
+    fake = FakeWebhook()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """A fresh SQLite database that `bot` uses by default; yields a session factory."""
+    url = f"sqlite:///{tmp_path / 'unit.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    init_db(url)
+    yield lambda: session_scope(url)
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def settings_with_webhook(database, webhook: FakeWebhook, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Settings whose only staff destination is the fake webhook."""
+    monkeypatch.setenv("STAFF_WEBHOOK_URL", webhook.url)
+    for name in ("SMTP_HOST", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    get_settings.cache_clear()
+    return get_settings()
 
 
 @pytest.fixture(scope="session")
