@@ -218,5 +218,13 @@ def custom_payloads(messages: list[dict], kind: str | None = None) -> list[dict]
     return [c for c in found if kind is None or c.get("type") == kind]
 
 
-def texts(messages: list[dict]) -> list[str]:
-    return [m["text"] for m in messages if m.get("text")]
+NOTICE_MARK = "automated assistant. I share general information, not medical advice"
+
+
+def texts(messages: list[dict], *, include_notice: bool = True) -> list[str]:
+    """Text of the bot's messages; without the session-start notice if asked."""
+    return [
+        m["text"]
+        for m in messages
+        if m.get("text") and (include_notice or NOTICE_MARK not in m["text"])
+    ]

@@ -43,7 +43,7 @@ def wait_until(condition, timeout: float = 60.0):  # type: ignore[no-untyped-def
 
 
 def assert_crisis_reply(messages: list[dict]) -> None:
-    first = texts(messages)[0]
+    first = texts(messages, include_notice=False)[0]
     assert "988" in first and "911" in first and "741741" in first
     assert custom_payloads(messages, "crisis"), messages
     lowered = " ".join(texts(messages)).lower()
@@ -71,11 +71,13 @@ def test_crisis_reply_escalation_and_staff_alert(stack: Stack) -> None:
     assert "CRISIS" in body and "dont want to be alive" in body and "Channel: rest" in body
 
 
-def test_crisis_first_message_of_the_conversation(stack: Stack) -> None:
-    # The session-start notice may come first; the crisis reply must lead the crisis turn.
+def test_crisis_as_the_first_message_of_a_conversation(stack: Stack) -> None:
+    # The session-start notice (which names 988 and 911 too) comes first; the
+    # crisis reply is the next message, before anything else.
     messages = stack.say(new_sender(), "kms")
-    crisis_texts = [t for t in texts(messages) if "Suicide & Crisis Lifeline" in t]
-    assert crisis_texts and "988" in crisis_texts[0]
+    all_texts = texts(messages)
+    assert "988" in all_texts[0]
+    assert "Suicide & Crisis Lifeline (free, 24/7)" in all_texts[1]
 
 
 def test_one_im_fine_does_not_end_the_crisis(stack: Stack) -> None:
@@ -85,7 +87,8 @@ def test_one_im_fine_does_not_end_the_crisis(stack: Stack) -> None:
     said = " ".join(texts(followup))
     assert "988" in said
     assert not custom_payloads(followup, "faq")
-    again = stack.say(sender, "ok")
+    # the follow-up asked about a call-back; "no" keeps the resources at hand
+    again = stack.say(sender, "no")
     assert "988" in " ".join(texts(again))
 
 
@@ -155,3 +158,25 @@ def test_crisis_reply_needs_no_action_server(
     finally:
         rasa.terminate()
         rasa.wait(timeout=30)
+
+
+def test_yes_to_a_call_back_after_a_crisis_is_an_urgent_request(stack: Stack) -> None:
+    sender = new_sender()
+    stack.say(sender, "i cant go on anymore, i want to die")
+    ask = " ".join(texts(stack.say(sender, "yes please")))
+    assert "care team" in ask and "name" in ask
+    stack.say(sender, "Jamie")
+    stack.say(sender, "415 867 5399")
+    stack.say(sender, "skip")
+    stack.say(sender, "as soon as possible")
+    done = stack.say(sender, "yes")
+    lead = custom_payloads(done, "lead")
+    assert lead, done
+    alert = wait_until(
+        lambda: [
+            a
+            for a in stack.webhook.received
+            if f"consultation request #{lead[0]['lead_id']}" in a.get("text", "")
+        ]
+    )
+    assert alert and "URGENT call-back after a crisis" in alert[0]["text"]

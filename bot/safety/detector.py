@@ -17,12 +17,16 @@ CRISIS_KEY = "crisis"  # key on the parsed message with how the crisis was detec
 
 def classify(
     text: str, intent_ranking: Sequence[dict[str, Any]], model_threshold: float
-) -> dict[str, str] | None:
+) -> dict[str, Any] | None:
     """How the message was detected as a crisis, or None when it is not one."""
     match = detect_crisis(text)
     if match is not None:
         return {"detected_by": f"pattern:{match.rule_id}", "category": match.category}
     for entry in intent_ranking:
         if entry.get("name") == CRISIS_INTENT and entry.get("confidence", 0.0) >= model_threshold:
-            return {"detected_by": "model", "category": "model"}
+            return {
+                "detected_by": "model",
+                "category": "model",
+                "confidence": round(float(entry["confidence"]), 3),
+            }
     return None

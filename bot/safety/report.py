@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import requests
-from bot.safety.evaluate import load_eval_set, score
-from bot.safety.patterns import detect_crisis
 
 from bot.config import PROJECT_ROOT
 from bot.safety.detector import CRISIS_INTENT
+from bot.safety.evaluate import load_eval_set, score
+from bot.safety.patterns import detect_crisis
 
 EVAL_SET = PROJECT_ROOT / "tests" / "data" / "crisis_eval.yml"
 
