@@ -10,7 +10,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup run test train data db lint validate clean
+.PHONY: help setup browser run test train data db lint validate clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -23,6 +23,14 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 setup: $(VENV)/.installed ## Create .venv and install the pinned dependencies
+
+# Browser tests drive Debian's Chromium headless (Playwright never downloads one).
+browser: ## Install Debian's chromium for the browser tests (needs root or sudo)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
+	@chromium --version
 
 data: setup ## Regenerate the FAQ training data from bot/content
 	$(PY) -m bot content build
@@ -42,7 +50,7 @@ db: setup ## Create the SQLite database and load the approved content
 run: train db ## Start Rasa (5005), the action server (5055) and the outbox worker
 	$(PY) -m bot run
 
-test: train ## Run the whole test suite
+test: train browser ## Run the whole test suite
 	$(PY) -m pytest
 
 lint: setup ## ruff

@@ -86,6 +86,15 @@ class ActionAnswerFaq(Action):
         return []
 
 
+def _last_typed_text(tracker: Tracker) -> str:
+    """The person's last typed message (a "Yes" button sends "/crisis" instead)."""
+    for event in reversed(tracker.events):
+        text = event.get("text") or ""
+        if event.get("event") == "user" and text and not text.startswith("/"):
+            return text
+    return ""
+
+
 def _previous_turn_fell_back(tracker: Tracker) -> bool:
     """Whether the bot's reply to the user's previous message was a fallback."""
     user_turns = 0
@@ -137,16 +146,15 @@ class ActionEscalateCrisis(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        message = tracker.latest_message
-        detection = message.get(CRISIS_KEY) or {}
+        detection = tracker.latest_message.get(CRISIS_KEY) or {}
         payload: dict[str, Any] = {"type": "crisis"}
         try:
             payload["escalation_id"] = record_escalation(
                 get_settings(),
                 conversation_id=tracker.sender_id,
                 channel=_channel(tracker),
-                message=message.get("text") or "",
-                detected_by=detection.get("detected_by", "intent"),
+                message=_last_typed_text(tracker),
+                detected_by=detection.get("detected_by", "confirmed by the person"),
             )
         except Exception:
             # The person already has the crisis resources; staff see the

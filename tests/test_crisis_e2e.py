@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from bot.safety.evaluate import load_eval_set, score
 from sqlalchemy import select
 
 from bot.db import session_scope
 from bot.models import Alert, Escalation
+from bot.safety.evaluate import load_eval_set, score
 from tests.conftest import (
     ROOT,
     Stack,

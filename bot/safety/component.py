@@ -1,10 +1,10 @@
-"""Rasa NLU component that lets a crisis override whatever else was predicted.
+"""Rasa NLU component that lets a crisis signal override whatever else was predicted.
 
 It runs last in the pipeline (after the FallbackClassifier), on every user
-message in every conversation state. A message is a crisis when the reviewed
-phrase layer (`bot.safety.patterns`) matches it, or when the trained `crisis`
-intent scores at least `model_threshold` anywhere in the ranking, even if
-another intent or `nlu_fallback` came first: we err on the side of safety.
+message in every conversation state. `bot.safety.detector.classify` decides:
+`crisis` when the reviewed phrase layer matches, `crisis_check` when only the
+trained `crisis` intent scores at least `model_threshold` anywhere in the
+ranking, even if another intent or `nlu_fallback` came first.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.safety.detector import CRISIS_INTENT, CRISIS_KEY, classify
+from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT, CRISIS_KEY, classify
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -55,11 +55,11 @@ class CrisisOverride(GraphComponent):
             )
             if verdict is None:
                 continue
-            crisis_intent = {"name": CRISIS_INTENT, "confidence": 1.0}
+            crisis_intent = {"name": verdict["intent"], "confidence": 1.0}
             ranking = [
                 entry
                 for entry in message.get(INTENT_RANKING_KEY) or []
-                if entry.get("name") != CRISIS_INTENT
+                if entry.get("name") not in (CRISIS_INTENT, CHECK_INTENT)
             ]
             message.set(INTENT, crisis_intent, add_to_output=True)
             message.set(INTENT_RANKING_KEY, [crisis_intent, *ranking], add_to_output=True)

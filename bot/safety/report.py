@@ -13,18 +13,17 @@ from collections.abc import Callable
 import requests
 
 from bot.config import PROJECT_ROOT
-from bot.safety.detector import CRISIS_INTENT
 from bot.safety.evaluate import load_eval_set, score
 from bot.safety.patterns import detect_crisis
 
 EVAL_SET = PROJECT_ROOT / "tests" / "data" / "crisis_eval.yml"
 
 
-def model_predictor(model_url: str, token: str | None = None) -> Callable[[str], bool]:
-    """Predict through a running Rasa server's `/model/parse`."""
+def model_predictor(model_url: str, token: str | None = None) -> Callable[[str], str]:
+    """The final intent of a running Rasa server's `/model/parse` for a text."""
     session = requests.Session()
 
-    def predict(text: str) -> bool:
+    def predict(text: str) -> str:
         response = session.post(
             f"{model_url.rstrip('/')}/model/parse",
             params={"token": token} if token else None,
@@ -32,7 +31,7 @@ def model_predictor(model_url: str, token: str | None = None) -> Callable[[str],
             timeout=30,
         )
         response.raise_for_status()
-        return response.json()["intent"]["name"] == CRISIS_INTENT
+        return response.json()["intent"]["name"]
 
     return predict
 
