@@ -72,6 +72,18 @@ def _safety(args: argparse.Namespace) -> int:
     return safety_report(model_url=args.model_url, token=get_settings().rasa_api_token)
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from bot.evaluation import main as evaluation
+
+    return evaluation()
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from bot.benchmark import main as benchmark
+
+    return benchmark(requests_per_sender=args.requests)
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
@@ -92,7 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     outbox.add_argument("--once", action="store_true", help="one delivery pass, then exit")
     outbox.set_defaults(func=_outbox)
 
-    run = commands.add_parser("run", help="start Rasa, the action server and the outbox")
+    from bot.console.cli import add_parser as add_console_parser
+
+    add_console_parser(commands)
+
+    run = commands.add_parser("run", help="start Rasa, actions, outbox and staff console")
     run.set_defaults(func=_run)
 
     safety = commands.add_parser("safety", help="crisis detection evaluation")
@@ -101,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
         "--model-url", help="Rasa server with the API enabled, to include the model"
     )
     safety.set_defaults(func=_safety)
+
+    evaluation = commands.add_parser("eval", help="held-out quality and safety figures")
+    evaluation.set_defaults(func=_eval)
+
+    bench = commands.add_parser("bench", help="load test against a stock `rasa init` bot")
+    bench.add_argument("--requests", type=int, default=20, help="messages per sender")
+    bench.set_defaults(func=_bench)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    Index,
     Integer,
     String,
     Text,
@@ -152,3 +153,69 @@ __all__ = [
     "UnansweredQuestion",
     "utcnow",
 ]
+
+
+class StaffUser(Base):
+    """A staff console account; the password is stored only as a werkzeug hash."""
+
+    __tablename__ = "staff_users"
+
+    id = Column(Integer, primary_key=True)
+    email = Column(String(320), nullable=False, unique=True)
+    password_hash = Column(String(255), nullable=False)
+    is_active = Column(Boolean, nullable=False, default=True)
+    # Lockout after repeated failures slows down password guessing.
+    failed_logins = Column(Integer, nullable=False, default=0)
+    locked_until = Column(DateTime)
+    last_login_at = Column(DateTime)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class StatusChange(Base):
+    """Audit trail: who moved an escalation, handoff or lead to which status, and when."""
+
+    __tablename__ = "status_changes"
+
+    id = Column(Integer, primary_key=True)
+    item_kind = Column(String(20), nullable=False)  # escalation | handoff | lead
+    item_id = Column(Integer, nullable=False)
+    old_status = Column(String(20), nullable=False)
+    new_status = Column(String(20), nullable=False)
+    note = Column(Text)
+    # The email is copied so the trail stays readable if an account is removed.
+    changed_by_id = Column(Integer)
+    changed_by_email = Column(String(320), nullable=False)
+    changed_at = Column(DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_status_changes_item", "item_kind", "item_id"),)
+
+
+__all__ += ["StaffUser", "StatusChange"]
+
+
+class SmsContact(Base):
+    """Maps an SMS conversation id (HMAC of the number) to the number itself.
+
+    Only this table, opt-outs, leads and outbound rows hold phone numbers, so the
+    tracker store and logs see the keyed hash only. `last_choices` keeps the
+    numbered choices of the last reply, so a reply of "1" means that button.
+    """
+
+    __tablename__ = "sms_contacts"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(64), nullable=False, unique=True)
+    phone_e164 = Column(String(20), nullable=False, index=True)
+    last_choices = Column(JSON)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+
+class SmsOptOut(Base):
+    """A number that texted STOP: nothing is sent to it until it texts START."""
+
+    __tablename__ = "sms_opt_outs"
+
+    phone_e164 = Column(String(20), primary_key=True)
+    keyword = Column(String(20), nullable=False)
+    opted_out_at = Column(DateTime, nullable=False, default=utcnow)

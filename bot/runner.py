@@ -1,6 +1,7 @@
-"""`python -m bot run`: start the Rasa server, the action server and the outbox worker.
+"""`python -m bot run`: start the Rasa server, the action server, the outbox worker
+and the staff console.
 
-All three run in the foreground as child processes; Ctrl-C (or any child
+All of them run in the foreground as child processes; Ctrl-C (or any child
 exiting) stops them all.
 """
 
@@ -51,6 +52,10 @@ def outbox_command() -> list[str]:
     return [sys.executable, "-m", "bot", "outbox", "work"]
 
 
+def console_command() -> list[str]:
+    return [sys.executable, "-m", "bot", "console", "serve"]
+
+
 def run_all(settings: Settings) -> int:
     model = latest_model()
     if model is None:
@@ -60,6 +65,7 @@ def run_all(settings: Settings) -> int:
     commands = [
         action_command(settings),
         outbox_command(),
+        console_command(),
         rasa_command(settings, model),
     ]
     children = [subprocess.Popen(cmd, cwd=PROJECT_ROOT, env=env) for cmd in commands]

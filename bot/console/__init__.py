@@ -1,0 +1,1 @@
+"""Staff console: queues of crisis escalations, handoffs and leads, transcripts, content."""
