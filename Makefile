@@ -10,7 +10,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup browser run test train data db lint validate clean
+.PHONY: help setup browser run test train data db lint validate eval bench migrate clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -43,8 +43,10 @@ $(MODEL): $(VENV)/.installed $(TRAINING_INPUTS) $(wildcard bot/content/*.yml)
 
 train: $(MODEL) ## Train the model if it is missing or older than its inputs
 
-db: setup ## Create the SQLite database and load the approved content
-	$(PY) -m bot db init
+migrate: setup ## Apply the database migrations (Alembic) to DATABASE_URL
+	$(PY) -m bot db upgrade
+
+db: migrate ## Migrate the database (SQLite by default) and load the approved content
 	$(PY) -m bot content load
 
 run: train db ## Start Rasa (5005), the action server (5055) and the outbox worker
@@ -52,6 +54,12 @@ run: train db ## Start Rasa (5005), the action server (5055) and the outbox work
 
 test: train browser ## Run the whole test suite
 	$(PY) -m pytest
+
+eval: train ## Held-out answer quality and crisis safety: reports/eval.md + plots
+	$(PY) -m bot eval
+
+bench: train ## Load test vs a stock `rasa init` assistant (1/10/50 senders)
+	$(PY) -m bot bench
 
 lint: setup ## ruff
 	$(VENV)/bin/ruff check .

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from datetime import date
 
-from bot.config import get_settings
+from bot.config import get_settings, require_production_ready
+from bot.logging_setup import configure_logging
 
 
 def _content(args: argparse.Namespace) -> int:
@@ -47,17 +47,53 @@ def _db(args: argparse.Namespace) -> int:
     from bot.db import init_db
 
     init_db()
-    print("database ready")
+    print("database migrated to the latest revision")
     return 0
 
 
 def _outbox(args: argparse.Namespace) -> int:
+    if args.action == "health":
+        from bot.heartbeat import check
+
+        healthy, detail = check(get_settings())
+        print(f"outbox worker {'healthy' if healthy else 'UNHEALTHY'}: {detail}")
+        return 0 if healthy else 1
     from bot.db import init_db
     from bot.outbox import run_worker
 
     init_db()
     run_worker(get_settings(), once=args.once)
     return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from bot.retention import purge
+
+    days = args.older_than if args.older_than is not None else get_settings().retention_days
+    if days < 1:
+        print("purge: --older-than (or RETENTION_DAYS) must be at least 1 day", file=sys.stderr)
+        return 2
+    report = purge(days, dry_run=args.dry_run)
+    print("\n".join(report.lines()))
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    from bot.config import validate_for_production
+
+    settings = get_settings()
+    problems = validate_for_production(settings)
+    for problem in problems:
+        print(f"config: {problem}", file=sys.stderr)
+    if problems:
+        return 2
+    mode = "production" if settings.is_production else f"{settings.environment} (not checked)"
+    print(f"configuration ok: {mode}")
+    return 0
+
+
+# Commands that start long-running services: refused with placeholder secrets in production.
+SERVICE_COMMANDS = {("run", None), ("outbox", "work"), ("console", "serve")}
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -85,7 +121,7 @@ def _bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(get_settings())  # JSON with personal data masked in production
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -95,12 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     content.add_argument("--today", help="check as of this date (YYYY-MM-DD)")
     content.set_defaults(func=_content)
 
-    db = commands.add_parser("db", help="create the project's tables")
-    db.add_argument("action", choices=["init"])
+    db = commands.add_parser("db", help="apply the Alembic migrations (create/upgrade tables)")
+    db.add_argument("action", choices=["upgrade"])
     db.set_defaults(func=_db)
 
     outbox = commands.add_parser("outbox", help="deliver staff alerts")
-    outbox.add_argument("action", choices=["work"])
+    outbox.add_argument("action", choices=["work", "health"])
     outbox.add_argument("--once", action="store_true", help="one delivery pass, then exit")
     outbox.set_defaults(func=_outbox)
 
@@ -125,7 +161,20 @@ def main(argv: list[str] | None = None) -> int:
     bench.add_argument("--requests", type=int, default=20, help="messages per sender")
     bench.set_defaults(func=_bench)
 
+    purge = commands.add_parser("purge", help="delete data older than the retention policy")
+    purge.add_argument(
+        "--older-than", type=int, metavar="DAYS", help="default: RETENTION_DAYS (365)"
+    )
+    purge.add_argument("--dry-run", action="store_true", help="only count what would go")
+    purge.set_defaults(func=_purge)
+
+    config = commands.add_parser("config", help="check the settings (placeholder secrets)")
+    config.add_argument("action", choices=["check"])
+    config.set_defaults(func=_config)
+
     args = parser.parse_args(argv)
+    if (args.command, getattr(args, "action", None)) in SERVICE_COMMANDS:
+        require_production_ready(get_settings(), process=f"`python -m bot {args.command}`")
     return args.func(args)
 
 

@@ -209,7 +209,7 @@ def start_ours(work: Path, log: Path) -> Server:
             "PYTHONPATH": str(PROJECT_ROOT),
         }
     )
-    for command in (["db", "init"], ["content", "load"]):
+    for command in (["db", "upgrade"], ["content", "load"]):
         subprocess.run(
             [sys.executable, "-m", "bot", *command],
             cwd=PROJECT_ROOT,

@@ -128,6 +128,32 @@ class Settings:
     outbox_poll_seconds: float
     outbox_max_backoff_seconds: float
     phone_default_region: str
+    redis_url: str
+    max_message_chars: int
+    rate_limit_messages: int
+    rate_limit_window_seconds: int
+    # Website widget channel (bot/channels/widget.py): origins allowed by CORS.
+    web_allowed_origins: tuple[str, ...] = ("http://localhost:5005", "http://127.0.0.1:5005")
+    web_max_message_chars: int = 1000
+    # Staff console (bot/console): the defaults suit local development only.
+    console_host: str = "127.0.0.1"
+    console_secret_key: str = ""
+    console_seed_email: str = ""
+    console_seed_password: str = ""
+    console_max_failed_logins: int = 5
+    console_lockout_minutes: int = 15
+    console_session_hours: int = 12
+    # SMS channel (bot/channels/twilio_sms.py): the URL Twilio calls (signatures are
+    # computed over it, so it must match exactly, also behind a proxy or tunnel),
+    # the key that turns phone numbers into conversation ids, and reply sizes.
+    sms_public_url: str = ""
+    sms_id_secret: str = ""
+    sms_max_chars: int = 320
+    sms_max_segments: int = 3
+    # Retention (`python -m bot purge`): days conversations, leads and alerts are kept.
+    retention_days: int = 365
+    # The outbox worker touches this file after every pass (`python -m bot outbox health`).
+    outbox_heartbeat_file: str = ""
 
     @property
     def is_production(self) -> bool:
@@ -196,6 +222,28 @@ def load_settings() -> Settings:
         outbox_poll_seconds=_env_float("OUTBOX_POLL_SECONDS", 2.0),
         outbox_max_backoff_seconds=_env_float("OUTBOX_MAX_BACKOFF_SECONDS", 300.0),
         phone_default_region=_env("PHONE_DEFAULT_REGION", "US"),
+        redis_url=_env("REDIS_URL"),
+        max_message_chars=_env_int("MAX_MESSAGE_CHARS", 2000),
+        rate_limit_messages=_env_int("RATE_LIMIT_MESSAGES", 30),
+        rate_limit_window_seconds=_env_int("RATE_LIMIT_WINDOW_SECONDS", 60),
+        web_allowed_origins=tuple(
+            _env_list("WEB_ALLOWED_ORIGINS", "http://localhost:5005,http://127.0.0.1:5005")
+        ),
+        web_max_message_chars=_env_int("WEB_MAX_MESSAGE_CHARS", 1000),
+        console_host=_env("CONSOLE_HOST", "127.0.0.1"),
+        console_secret_key=_env("CONSOLE_SECRET_KEY"),
+        console_seed_email=_env("CONSOLE_SEED_EMAIL"),
+        console_seed_password=_env("CONSOLE_SEED_PASSWORD"),
+        console_max_failed_logins=_env_int("CONSOLE_MAX_FAILED_LOGINS", 5),
+        console_lockout_minutes=_env_int("CONSOLE_LOCKOUT_MINUTES", 15),
+        console_session_hours=_env_int("CONSOLE_SESSION_HOURS", 12),
+        sms_public_url=_env("SMS_PUBLIC_URL"),
+        sms_id_secret=_env("SMS_ID_SECRET"),
+        sms_max_chars=max(_env_int("SMS_MAX_CHARS", 320), 160),
+        sms_max_segments=max(_env_int("SMS_MAX_SEGMENTS", 3), 1),
+        retention_days=_env_int("RETENTION_DAYS", 365),
+        outbox_heartbeat_file=_env("OUTBOX_HEARTBEAT_FILE")
+        or str(PROJECT_ROOT / "var" / "outbox.heartbeat"),
     )
 
 
@@ -213,3 +261,105 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     env.setdefault("PYTHONPATH", str(PROJECT_ROOT))
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     return env
+
+
+# --- Production start-up check ------------------------------------------------
+# SPEC section 3: the app refuses to start with a placeholder secret in production.
+# Every entry point calls `require_production_ready`, so a forgotten `.env` line
+# stops the deployment at once instead of running with a guessable key.
+
+MIN_SECRET_LENGTH = 16
+MIN_SEED_PASSWORD_LENGTH = 12
+# Database/Redis passwords that ship in examples and images: never in production.
+WEAK_SERVICE_PASSWORDS = PLACEHOLDER_SECRETS | {
+    "postgres",
+    "password",
+    "redis",
+    "redis-password",
+    "admin",
+    "root",
+    "clinic",
+}
+_PLACEHOLDER_PREFIXES = ("change-me", "changeme", "change_me", "replace-me", "your-", "<", "${")
+
+
+def is_placeholder_secret(value: str) -> bool:
+    """Empty, a known placeholder, or an obvious template value such as `<token>`."""
+    lowered = value.strip().lower()
+    return lowered in PLACEHOLDER_SECRETS or lowered.startswith(_PLACEHOLDER_PREFIXES)
+
+
+def _url_password(url: str) -> str | None:
+    """The password in a database/Redis URL (None when the URL carries none)."""
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        password = urlsplit(url).password
+    except ValueError:
+        return None
+    return None if password is None else unquote(password)
+
+
+def validate_for_production(settings: Settings) -> list[str]:
+    """Why these settings must not run in production (empty list: fine, or not production).
+
+    Messages name the variable, never its value, so they are safe to log.
+    """
+    if not settings.is_production:
+        return []
+    problems: list[str] = []
+
+    def secret(
+        name: str, value: str, *, required: bool, min_length: int = MIN_SECRET_LENGTH
+    ) -> None:
+        if not value:
+            if required:
+                problems.append(f"{name} is not set")
+        elif is_placeholder_secret(value):
+            problems.append(f"{name} is still a placeholder value")
+        elif len(value) < min_length:
+            problems.append(f"{name} is shorter than {min_length} characters")
+
+    # Empty token = Rasa's HTTP API stays off (safe); a set token must be a real one.
+    secret("RASA_API_TOKEN", settings.rasa_api_token, required=False)
+    secret("CONSOLE_SECRET_KEY", settings.console_secret_key, required=True)
+    if settings.console_seed_password:
+        secret(
+            "CONSOLE_SEED_PASSWORD",
+            settings.console_seed_password,
+            required=False,
+            min_length=MIN_SEED_PASSWORD_LENGTH,
+        )
+    twilio_configured = bool(
+        settings.twilio_account_sid or settings.twilio_from_number or settings.sms_public_url
+    )
+    if twilio_configured:
+        secret("TWILIO_AUTH_TOKEN", settings.twilio_auth_token, required=True)
+    sms_channel = bool(settings.sms_public_url or settings.twilio_account_sid)
+    secret("SMS_ID_SECRET", settings.sms_id_secret, required=sms_channel)
+    if settings.smtp_username:
+        secret("SMTP_PASSWORD", settings.smtp_password, required=True, min_length=1)
+    for name, url in (
+        ("DATABASE_URL", settings.database_url),
+        ("REDIS_URL", getattr(settings, "redis_url", "")),
+    ):
+        password = _url_password(url) if url else None
+        if password is not None and (
+            password.strip().lower() in WEAK_SERVICE_PASSWORDS or is_placeholder_secret(password)
+        ):
+            problems.append(f"{name} uses a default or placeholder password")
+    return problems
+
+
+def require_production_ready(settings: Settings, *, process: str = "this process") -> None:
+    """Exit with status 2 and a clear message when `validate_for_production` finds problems."""
+    import sys
+
+    problems = validate_for_production(settings)
+    if not problems:
+        return
+    lines = [f"Refusing to start {process} with APP_ENV=production:"]
+    lines += [f"  - {problem}" for problem in problems]
+    lines.append("Set real values in the environment or .env (see .env.example).")
+    print("\n".join(lines), file=sys.stderr)
+    raise SystemExit(2)

@@ -59,8 +59,20 @@ def session_scope(url: str | None = None) -> Iterator[Session]:
         session.close()
 
 
-def init_db(url: str | None = None) -> None:
-    """Create the project's tables if they do not exist."""
-    from bot import models  # noqa: F401  (registers the tables)
+def alembic_config(url: str | None = None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
 
-    Base.metadata.create_all(get_engine(url))
+    from bot.config import PROJECT_ROOT
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("sqlalchemy.url", url or get_settings().database_url)
+    return config
+
+
+def init_db(url: str | None = None) -> None:
+    """Bring the project's tables up to date (Alembic migrations to `head`)."""
+    from alembic import command
+
+    get_engine(url)  # creates the SQLite folder if needed
+    command.upgrade(alembic_config(url), "head")

@@ -7,7 +7,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +18,44 @@ import requests
 
 from bot.config import get_settings
 from bot.db import init_db, session_scope
-from tests.fakes import FakeWebhook
+from tests.fakes import FakeTwilio, FakeWebhook
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "clinic.tar.gz"
 API_TOKEN = "test-api-token"
+# SMS channel settings of the test stack (tests/test_sms_channel.py signs with them).
+SMS_ENV = {
+    "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000test",
+    "TWILIO_AUTH_TOKEN": "test-twilio-auth-token",
+    "TWILIO_FROM_NUMBER": "+15550100100",
+    "SMS_PUBLIC_URL": "https://sms.clinic.example.org/webhooks/twilio_sms/webhook",
+    "SMS_ID_SECRET": "test-sms-id-secret-0123456789",
+}
+
+
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database on the local server, dropped afterwards."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"clinic_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield str(make_url(POSTGRES_ADMIN_URL).set(database=name))
+    finally:
+        from bot.db import get_engine
+
+        get_engine.cache_clear()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def free_port() -> int:
@@ -95,6 +129,7 @@ class Stack:
     database_url: str
     webhook: FakeWebhook
     env: dict[str, str]
+    twilio: FakeTwilio | None = None
 
     def say(self, sender: str, message: str) -> list[dict]:
         response = requests.post(
@@ -159,7 +194,18 @@ def start_rasa(model: Path, port: int, env: dict[str, str], log: Path) -> subpro
 
 
 @pytest.fixture(scope="session")
-def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """Twilio's REST API, started before the stack so its URL is in the stack's env."""
+    fake = FakeTwilio()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(
+    model_path: Path, tmp_path_factory: pytest.TempPathFactory, fake_twilio: FakeTwilio
+) -> Iterator[Stack]:
     """Rasa server, action server and outbox worker on a fresh SQLite database."""
     tmp = tmp_path_factory.mktemp("stack")
     webhook = FakeWebhook()
@@ -171,8 +217,10 @@ def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         webhook.url,
         ACTION_ENDPOINT_URL=f"{action_url}/webhook",
         ACTION_PORT=str(action_port),
+        TWILIO_API_BASE_URL=fake_twilio.url,
+        **SMS_ENV,
     )
-    for command in (["db", "init"], ["content", "load"]):
+    for command in (["db", "upgrade"], ["content", "load"]):
         subprocess.run([sys.executable, "-m", "bot", *command], cwd=ROOT, env=env, check=True)
     processes = [
         subprocess.Popen(
@@ -200,6 +248,7 @@ def stack(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
             database_url=env["DATABASE_URL"],
             webhook=webhook,
             env=env,
+            twilio=fake_twilio,
         )
     finally:
         for process in processes:
