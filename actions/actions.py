@@ -9,7 +9,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.leads import ActionRequestHandoff
+from actions.leads import ActionRequestHandoff, sms_number
 from bot.answers import answer_for, record_unanswered, selected_content
 from bot.config import get_settings
 from bot.escalation import record_escalation
@@ -155,6 +155,7 @@ class ActionEscalateCrisis(Action):
                 channel=_channel(tracker),
                 message=_last_typed_text(tracker),
                 detected_by=detection.get("detected_by", "confirmed by the person"),
+                contact=sms_number(tracker),  # SMS: staff can call back
             )
         except Exception:
             # The person already has the crisis resources; staff see the

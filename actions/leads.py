@@ -19,10 +19,13 @@ from bot.leads import (
     find_name,
     find_phone,
     parse_phone,
+    pretty_phone,
     record_handoff,
     save_lead,
 )
 from bot.office_hours import OfficeHours
+from bot.sms import CHANNEL as SMS_CHANNEL
+from bot.sms_store import sms_number_for
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,8 @@ ANY_TIME = {"any", "any time", "anytime", "whenever", "doesn't matter", "doesnt 
 # Messages with these intents are never taken as a form answer.
 NOT_AN_ANSWER = {"crisis", "cancel", "request_human"}
 MAX_PHONE_ATTEMPTS = 3
+# On SMS, answers that confirm the sender's own number is the one to call.
+CONFIRM_WORDS = {"yes", "y", "yeah", "yep", "yes please", "correct", "that's right", "ok", "sure"}
 
 
 def _text(tracker: Tracker) -> str:
@@ -45,6 +50,18 @@ def _intent(tracker: Tracker) -> str:
 
 def _requested(tracker: Tracker, slot: str) -> bool:
     return tracker.get_slot("requested_slot") == slot
+
+
+def sms_number(tracker: Tracker) -> str | None:
+    """The sender's number on the SMS channel, from sms_contacts by the hashed sender id
+    (the number is never in the tracker's metadata)."""
+    if tracker.get_latest_input_channel() != SMS_CHANNEL:
+        return None
+    try:
+        return sms_number_for(tracker.sender_id)
+    except Exception:
+        logger.exception("Could not look up the SMS sender's number")
+        return None
 
 
 def reply_expectation() -> str:
@@ -84,6 +101,13 @@ class ValidateConsultationForm(FormValidationAction):
         if inline:
             return {"lead_phone": inline}
         if _requested(tracker, "lead_phone"):
+            own = sms_number(tracker)
+            if own and (
+                _intent(tracker) == "affirm" or _text(tracker).lower().strip(".! ") in CONFIRM_WORDS
+            ):
+                return {"lead_phone": own}  # "Is 415-867-5309 the best number?" "Yes"
+            if own and _intent(tracker) == "deny":
+                return {}  # asked again, without offering the number
             return {"lead_phone": _text(tracker)}
         return {}
 
@@ -159,6 +183,24 @@ class ValidateConsultationForm(FormValidationAction):
         return {"lead_contact_time": text or None}
 
 
+class ActionAskLeadPhone(Action):
+    """Asks for the phone; on SMS offers the sender's number for confirmation instead."""
+
+    def name(self) -> str:
+        return "action_ask_lead_phone"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        own = sms_number(tracker)
+        declined = _requested(tracker, "lead_phone") and _intent(tracker) == "deny"
+        if own and not declined:
+            dispatcher.utter_message(response="utter_ask_lead_phone_sms", phone=pretty_phone(own))
+        else:
+            dispatcher.utter_message(response="utter_ask_lead_phone")
+        return []
+
+
 class ActionSubmitLead(Action):
     """Saves the lead (committed before confirming) and alerts staff through the outbox."""
 
@@ -216,7 +258,7 @@ class ActionRequestHandoff(Action):
         reason = (
             "asked for a person" if _intent(tracker) == "request_human" else "bot could not help"
         )
-        contact = tracker.get_slot("known_contact")
+        contact = tracker.get_slot("known_contact") or sms_number(tracker)
         try:
             handoff_id = record_handoff(
                 get_settings(),

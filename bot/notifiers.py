@@ -77,6 +77,20 @@ class TwilioSmsNotifier:
         send_sms(self._settings, to=target, body=f"{subject}: {body}"[:1500])
 
 
+class PatientSmsNotifier:
+    """Sends a reply to a patient exactly as written (no staff subject line)."""
+
+    name = "patient_sms"
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def send(self, target: str, subject: str, body: str) -> None:
+        from bot.twilio_api import send_sms
+
+        send_sms(self._settings, to=target, body=body)
+
+
 def configured_targets(settings: Settings) -> list[tuple[str, str]]:
     """(notifier name, target) for every staff destination the clinic configured."""
     targets: list[tuple[str, str]] = []
@@ -94,4 +108,5 @@ def notifiers(settings: Settings) -> dict[str, Notifier]:
         WebhookNotifier.name: WebhookNotifier(),
         EmailNotifier.name: EmailNotifier(settings),
         TwilioSmsNotifier.name: TwilioSmsNotifier(settings),
+        PatientSmsNotifier.name: PatientSmsNotifier(settings),
     }

@@ -13,13 +13,15 @@ import logging
 import time
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from bot import heartbeat
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Alert, utcnow
 from bot.notifiers import Notifier, configured_targets, notifiers
+from bot.sms_store import is_opted_out
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +70,11 @@ def deliver_due(
             ).first()
             if alert is None:
                 break
+            if sms_blocked(session, alert):
+                alert.status = "cancelled"
+                alert.last_error = "the recipient opted out of SMS"
+                logger.info("Alert %s cancelled: the number opted out of SMS", alert.id)
+                continue
             alert.attempts += 1
             try:
                 senders[alert.notifier].send(alert.target, alert.subject, alert.body)
@@ -100,6 +107,99 @@ def run_worker(settings: Settings, *, once: bool = False) -> None:
             deliver_due(settings, senders)
         except Exception:  # the database may be briefly unavailable; keep going
             logger.exception("Outbox pass failed; retrying")
+        else:
+            heartbeat.beat(settings)  # `python -m bot outbox health` checks it
         if once:
             return
         time.sleep(settings.outbox_poll_seconds)
+
+
+# --- Patient-facing SMS (bot/channels/twilio_sms.py) -------------------------
+# Replies are outbox rows like staff alerts, so a failed send is retried. The
+# channel tries each row at once after commit (`deliver_now`); the worker only
+# sees a row after SMS_WORKER_GRACE_SECONDS, so the two never send it twice.
+
+SMS_REPLY = "sms_reply"  # bot replies, HELP and picture notes: never to opted-out numbers
+SMS_COMPLIANCE = "sms_compliance"  # STOP/START confirmations: sent whatever the opt-out
+PATIENT_SMS_NOTIFIER = "patient_sms"
+SMS_NOTIFIERS = frozenset({"sms", PATIENT_SMS_NOTIFIER})
+SMS_WORKER_GRACE_SECONDS = 30.0
+
+
+def sms_blocked(session: Session, alert: Alert) -> bool:
+    """An SMS to a number that opted out is never sent (checked again at send time)."""
+    return (
+        alert.notifier in SMS_NOTIFIERS
+        and alert.kind != SMS_COMPLIANCE
+        and is_opted_out(session, alert.target)
+    )
+
+
+def enqueue_sms(
+    session: Session, *, to: str, body: str, ref_id: int, kind: str = SMS_REPLY
+) -> Alert | None:
+    """Queue one SMS to a patient (flushed, not committed); None if the number opted out."""
+    if kind != SMS_COMPLIANCE and is_opted_out(session, to):
+        return None
+    alert = Alert(
+        kind=kind,
+        ref_id=ref_id,
+        notifier=PATIENT_SMS_NOTIFIER,
+        target=to,
+        subject="SMS to patient",
+        body=body,
+        next_attempt_at=utcnow() + timedelta(seconds=SMS_WORKER_GRACE_SECONDS),
+    )
+    session.add(alert)
+    session.flush()
+    return alert
+
+
+def deliver_now(
+    settings: Settings, alert_ids: list[int], senders: dict[str, Notifier] | None = None
+) -> int:
+    """Send just-queued SMS rows in order, once each; returns how many were sent.
+
+    A row is claimed with a conditional UPDATE (still pending, never tried),
+    so it is sent at most once here; on failure it gets the normal backoff and
+    the worker retries it, and the rest of the batch is left to the worker
+    too, so the SMS of one reply keep their order.
+    """
+    senders = senders or notifiers(settings)
+    sent = 0
+    for alert_id in alert_ids:
+        with session_scope() as session:
+            claimed = session.execute(
+                update(Alert)
+                .where(Alert.id == alert_id, Alert.status == "pending", Alert.attempts == 0)
+                .values(attempts=1)
+            ).rowcount
+            alert = session.get(Alert, alert_id) if claimed else None
+            if alert is not None and sms_blocked(session, alert):
+                alert.status = "cancelled"
+                alert.last_error = "the recipient opted out of SMS"
+                continue
+        if alert is None:
+            continue
+        try:
+            senders[alert.notifier].send(alert.target, alert.subject, alert.body)
+        except Exception as exc:  # noqa: BLE001 - any failure means "the worker retries"
+            with session_scope() as session:
+                session.execute(
+                    update(Alert)
+                    .where(Alert.id == alert_id)
+                    .values(
+                        last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                        next_attempt_at=utcnow() + timedelta(seconds=backoff_seconds(1, settings)),
+                    )
+                )
+            logger.warning("SMS %s failed (attempt 1); the outbox worker will retry", alert_id)
+            break
+        with session_scope() as session:
+            session.execute(
+                update(Alert)
+                .where(Alert.id == alert_id)
+                .values(status="sent", sent_at=utcnow(), last_error=None)
+            )
+        sent += 1
+    return sent

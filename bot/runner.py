@@ -16,6 +16,7 @@ from pathlib import Path
 from bot.config import PROJECT_ROOT, Settings, rasa_environment
 
 MODEL_DIR = PROJECT_ROOT / "models"
+RASA_LOGGING_CONFIG = PROJECT_ROOT / "deploy" / "logging.yml"
 
 
 def latest_model() -> Path | None:
@@ -40,6 +41,9 @@ def rasa_command(settings: Settings, model: Path) -> list[str]:
     if settings.rasa_api_token:
         # The HTTP API exposes conversations: only ever on, with a token.
         command += ["--enable-api", "--auth-token", settings.rasa_api_token]
+    if settings.is_production:
+        # JSON logs with phone numbers, emails and message text masked (bot/logging_setup.py).
+        command += ["--logging-config-file", str(RASA_LOGGING_CONFIG)]
     return command
 
 

@@ -191,7 +191,7 @@ def test_talk_to_a_person(stack: Stack) -> None:
 
 def test_two_fallbacks_in_a_row_hand_off(stack: Stack) -> None:
     sender = new_sender()
-    first = stack.say(sender, "blorptastic quiznak wibble")
+    first = stack.say(sender, "is ketamine kosher")
     assert custom_payloads(first, "fallback")
-    second = stack.say(sender, "zoop zoop frangle dangle")
+    second = stack.say(sender, "can ketamine treatment help my tinnitus")
     assert custom_payloads(second, "handoff"), second
