@@ -10,7 +10,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup browser run test train data db lint validate eval bench migrate clean
+.PHONY: help setup browser tools run test train data db lint validate eval bench migrate clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -32,6 +32,15 @@ browser: ## Install Debian's chromium for the browser tests (needs root or sudo)
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null; }
 	@chromium --version
 
+# Deployment-file tests validate docker-compose.yml with Debian's docker-compose
+# (`docker-compose config`; no Docker engine is needed or started).
+tools: ## Install Debian's docker-compose for the deployment tests (needs root or sudo)
+	@command -v docker-compose >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends docker-compose >/dev/null; }
+	@docker-compose version --short
+
 data: setup ## Regenerate the FAQ training data from bot/content
 	$(PY) -m bot content build
 
@@ -52,7 +61,7 @@ db: migrate ## Migrate the database (SQLite by default) and load the approved co
 run: train db ## Start Rasa (5005), the action server (5055) and the outbox worker
 	$(PY) -m bot run
 
-test: train browser ## Run the whole test suite
+test: train browser tools ## Run the whole test suite
 	$(PY) -m pytest
 
 eval: train ## Held-out answer quality and crisis safety: reports/eval.md + plots

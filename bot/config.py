@@ -134,7 +134,6 @@ class Settings:
     rate_limit_window_seconds: int
     # Website widget channel (bot/channels/widget.py): origins allowed by CORS.
     web_allowed_origins: tuple[str, ...] = ("http://localhost:5005", "http://127.0.0.1:5005")
-    web_max_message_chars: int = 1000
     # Staff console (bot/console): the defaults suit local development only.
     console_host: str = "127.0.0.1"
     console_secret_key: str = ""
@@ -229,7 +228,6 @@ def load_settings() -> Settings:
         web_allowed_origins=tuple(
             _env_list("WEB_ALLOWED_ORIGINS", "http://localhost:5005,http://127.0.0.1:5005")
         ),
-        web_max_message_chars=_env_int("WEB_MAX_MESSAGE_CHARS", 1000),
         console_host=_env("CONSOLE_HOST", "127.0.0.1"),
         console_secret_key=_env("CONSOLE_SECRET_KEY"),
         console_seed_email=_env("CONSOLE_SEED_EMAIL"),

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -100,9 +101,9 @@ def test_compose_commits_no_secret_values() -> None:
             if SECRET_NAME.search(key):
                 assert SUBSTITUTION.fullmatch(value), f"{name}.{key} must be ${{VAR}}, not a value"
             if "://" in value and "@" in value:
-                userinfo = value.split("://", 1)[1].split("@", 1)[0]
-                password = userinfo.split(":", 1)[1] if ":" in userinfo else ""
-                assert not password or SUBSTITUTION.fullmatch(password), f"{name}.{key}"
+                # Every ${VAR} becomes VAR; a password left over was typed in literally.
+                password = urlsplit(SUBSTITUTION.sub("VAR", value)).password
+                assert password in (None, "VAR"), f"{name}.{key} has a literal password"
 
 
 def test_env_example_commits_no_secret_values() -> None:
@@ -168,3 +169,39 @@ def test_entrypoint_and_healthcheck_scripts_exist() -> None:
     assert "python -m bot config check" in entrypoint.read_text()
     assert (ROOT / "deploy" / "healthcheck.py").exists()
     assert (ROOT / "deploy" / "logging.yml").exists()
+
+
+def test_outbox_health_follows_the_worker_heartbeat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from bot import heartbeat
+    from bot.__main__ import main
+    from bot.config import get_settings
+
+    monkeypatch.setenv("OUTBOX_HEARTBEAT_FILE", str(tmp_path / "outbox.heartbeat"))
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+        assert heartbeat.check(settings) == (False, f"no heartbeat at {tmp_path}/outbox.heartbeat")
+        assert main(["outbox", "health"]) == 1
+        heartbeat.beat(settings)
+        assert heartbeat.check(settings)[0] and main(["outbox", "health"]) == 0
+        later = time.time() + heartbeat.max_age_seconds(settings) + 1
+        assert not heartbeat.check(settings, now=later)[0]
+    finally:
+        get_settings.cache_clear()
+
+
+def test_outbox_worker_beats_after_each_pass(
+    database, settings_with_webhook, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from bot import heartbeat
+    from bot.outbox import run_worker
+
+    settings = replace(settings_with_webhook, outbox_heartbeat_file=str(tmp_path / "hb"))
+    run_worker(settings, once=True)
+    assert heartbeat.check(settings)[0]

@@ -29,6 +29,7 @@ from sanic import Blueprint, response
 from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 
+from bot.channels.guard import MessageGuard, Verdict
 from bot.config import PLACEHOLDER_SECRETS, Settings, get_settings
 from bot.db import session_scope
 from bot.outbox import SMS_COMPLIANCE, SMS_REPLY, deliver_now, enqueue_sms
@@ -153,6 +154,7 @@ class TwilioSmsInput(InputChannel):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.guard = MessageGuard(settings)
         self._tasks: set[asyncio.Task] = set()
 
     def _signed(self, request: Request) -> bool:
@@ -232,6 +234,13 @@ class TwilioSmsInput(InputChannel):
                 await self._send(number, [picture_text(s)], state.contact_id, SMS_REPLY)
             return
         text = pick_choice(body, state.choices) or body
+        verdict = self.guard.check(sender, text)
+        if verdict is Verdict.RATE_LIMITED:
+            logger.warning("SMS conversation %s is rate-limited; message dropped", short)
+            return
+        if verdict is not Verdict.OK:
+            await self._send(number, [self.guard.reply_for(verdict)], state.contact_id, SMS_REPLY)
+            return
         logger.info("SMS message in conversation %s", short)
         task = asyncio.create_task(
             self._converse(on_new_message, sender, number, text, state.contact_id, pictures > 0)

@@ -33,6 +33,7 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.guard import MessageGuard, Verdict
 from bot.config import get_settings
 
 logger = logging.getLogger(__name__)
@@ -79,14 +80,11 @@ class WidgetInput(RestInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> WidgetInput:
         """Options come from `bot.config` (settings live in one place), not credentials."""
         settings = get_settings()
-        return cls(
-            allowed_origins=settings.web_allowed_origins,
-            max_message_chars=settings.web_max_message_chars,
-        )
+        return cls(allowed_origins=settings.web_allowed_origins, guard=MessageGuard(settings))
 
-    def __init__(self, allowed_origins: Iterable[str] = (), max_message_chars: int = 1000) -> None:
+    def __init__(self, allowed_origins: Iterable[str], guard: MessageGuard) -> None:
         self.allowed_origins = frozenset(normalise_origin(o) for o in allowed_origins if o)
-        self.max_message_chars = max_message_chars
+        self.guard = guard
         # Read once at start-up: a missing file is an installation error, and
         # nothing from the request is ever used to build a file path.
         self.assets = {name: (WIDGET_DIR / name).read_bytes() for name in ASSETS}
@@ -141,12 +139,11 @@ class WidgetInput(RestInput):
             return error(400, "invalid_sender", "A valid conversation id is required.")
         if not isinstance(message, str) or not message.strip():
             return error(400, "missing_message", "A message is required.")
-        if len(message) > self.max_message_chars:
-            return error(
-                413,
-                "message_too_long",
-                f"Messages can be at most {self.max_message_chars} characters.",
-            )
+        verdict = self.guard.check(sender, message)
+        if verdict is Verdict.RATE_LIMITED:
+            return error(429, "rate_limited", self.guard.reply_for(verdict))
+        if verdict is not Verdict.OK:  # too long: a clear reply in the chat
+            return response.json([{"recipient_id": sender, "text": self.guard.reply_for(verdict)}])
         return sender, message
 
     async def handle_message(
