@@ -8,8 +8,8 @@ from bot.config import Settings
 from bot.content_store import current_item, fill_placeholders
 from bot.db import session_scope
 from bot.models import AnswerServed, UnansweredQuestion
+from bot.sms import CHANNEL as SMS_CHANNEL
 
-SMS_CHANNELS = frozenset({"twilio_sms"})
 WEB_LIMITS = (
     "General information, not medical advice. Whether ketamine treatment is right "
     "for you is decided by a clinician at a consultation."
@@ -56,7 +56,7 @@ def answer_for(
         item = current_item(session, content_id)
         if item is None:
             return None
-        sms = channel in SMS_CHANNELS
+        sms = channel == SMS_CHANNEL
         body = fill_placeholders(item.answer_sms if sms else item.answer_web, settings.clinic)
         text = f"{body} {SMS_LIMITS}" if sms else f"{body}\n\n{WEB_LIMITS}"
         payload = {

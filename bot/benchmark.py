@@ -101,10 +101,10 @@ def wait_until_up(url: str, process: subprocess.Popen, timeout: float = 600) -> 
 
 async def closed_loop(url: str, senders: int, per_sender: int) -> dict:
     latencies: list[float] = []
-    errors = 0
+    errors = silent = 0
 
     async def sender(session: aiohttp.ClientSession) -> None:
-        nonlocal errors
+        nonlocal errors, silent
         sender_id = f"bench-{uuid.uuid4().hex[:10]}"
         for n in range(per_sender):
             started = time.perf_counter()
@@ -114,8 +114,10 @@ async def closed_loop(url: str, senders: int, per_sender: int) -> dict:
                     json={"sender": sender_id, "message": MESSAGES[n % len(MESSAGES)]},
                 ) as response:
                     body = await response.json()
-                    if response.status != 200 or not body:
+                    if response.status != 200:
                         errors += 1
+                    elif not body:
+                        silent += 1  # answered 200 with no message
             except (aiohttp.ClientError, asyncio.TimeoutError):
                 errors += 1
             latencies.append((time.perf_counter() - started) * 1000)
@@ -133,6 +135,7 @@ async def closed_loop(url: str, senders: int, per_sender: int) -> dict:
         "p99": quantiles[98],
         "rps": len(latencies) / elapsed,
         "errors": errors,
+        "silent": silent,
         "messages": len(latencies),
     }
 
@@ -276,6 +279,7 @@ def report(ours: Server, stock: Server, training: dict[str, float], crisis_us: f
                 f"{a[key] / b[key]:10.2f}"
             )
         lines.append(f"{f'{senders:>2d} senders errors':24s}{a['errors']:18d}{b['errors']:18d}")
+        lines.append(f"{f'{senders:>2d} senders no reply':24s}{a['silent']:18d}{b['silent']:18d}")
     lines.append(
         f"{'resident memory (MB)':24s}{ours.results['rss']:18.0f}{stock.results['rss']:18.0f}"
         f"{ours.results['rss'] / stock.results['rss']:10.2f}"

@@ -24,6 +24,19 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "clinic.tar.gz"
 API_TOKEN = "test-api-token"
+# Debian's Chromium, headless (Playwright never downloads a browser here); the
+# flags keep it from reaching out to Google's services on a closed network.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # SMS channel settings of the test stack (tests/test_sms_channel.py signs with them).
 SMS_ENV = {
     "TWILIO_ACCOUNT_SID": "AC00000000000000000000000000test",

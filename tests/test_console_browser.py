@@ -23,22 +23,19 @@ from sqlalchemy import func, select
 
 from bot.db import session_scope
 from bot.models import Escalation, Lead, StaffUser, StatusChange, utcnow
-from tests.conftest import ROOT, Stack, custom_payloads, free_port, wait_for
+from tests.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    ROOT,
+    Stack,
+    custom_payloads,
+    free_port,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = ROOT / "test-artifacts" / "console"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 STAFF_EMAIL = "frontdesk@clinic.test"
 STAFF_PASSWORD = "long enough staff password"
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

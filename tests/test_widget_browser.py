@@ -23,21 +23,10 @@ from bot.channels.widget import WIDGET_DIR
 from bot.config import load_settings
 from bot.db import session_scope
 from bot.models import AnswerServed
-from tests.conftest import ROOT, Stack
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = ROOT / "test-artifacts" / "widget"
 REPLY_TIMEOUT_MS = 60_000
 FAQ_QUESTION = "what are the side effects of ketamine treatment"
