@@ -10,7 +10,7 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.leads import ActionRequestHandoff, sms_number
-from bot.answers import answer_for, record_unanswered, selected_content
+from bot.answers import record_unanswered
 from bot.config import get_settings
 from bot.escalation import record_escalation
 from bot.safety.detector import CRISIS_KEY
@@ -51,39 +51,6 @@ class ActionSessionStart(Action):
             crisis_line=settings.crisis.line_number,
         )
         return [SessionStarted(), *facts, *carried, ActionExecuted("action_listen")]
-
-
-class ActionAnswerFaq(Action):
-    """Answers from the approved content in the database, never from the model."""
-
-    def name(self) -> str:
-        return "action_answer_faq"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> list[EventType]:
-        settings = get_settings()
-        selected = selected_content(tracker.latest_message, settings.faq_confidence_threshold)
-        if selected is None:
-            return await ActionHandleFallback().run(dispatcher, tracker, domain)
-        content_id, confidence = selected
-        try:
-            answer = answer_for(
-                settings,
-                content_id=content_id,
-                conversation_id=tracker.sender_id,
-                channel=_channel(tracker),
-                confidence=confidence,
-            )
-        except Exception:
-            logger.exception("Content store unavailable")
-            dispatcher.utter_message(response="utter_answer_unavailable")
-            return []
-        if answer is None:
-            logger.warning("No approved content for predicted id %s", content_id)
-            return await ActionHandleFallback().run(dispatcher, tracker, domain)
-        dispatcher.utter_message(text=answer.text, json_message=answer.payload)
-        return []
 
 
 def _last_typed_text(tracker: Tracker) -> str:

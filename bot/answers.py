@@ -20,21 +20,21 @@ SMS_LIMITS = "General info, not medical advice."
 FAQ_INTENT = "faq"
 
 
-def selected_content(parse: dict, threshold: float) -> tuple[str, float] | None:
-    """The content id the NLU chose for a parsed message, if confident enough to answer.
+def selected_content(parse: dict) -> tuple[str, float] | None:
+    """The content id the NLU chose to answer a parsed message with, if any.
 
     `parse` is Rasa's parse result (`tracker.latest_message` or `/model/parse`).
-    The same rule decides in the action server and in the evaluation.
+    The ContentSelector has already turned a low-confidence choice into
+    `nlu_fallback`, so an `faq` intent here always has an item to answer with.
     """
     if (parse.get("intent") or {}).get("name") != FAQ_INTENT:
         return None
     selected = (parse.get("response_selector") or {}).get(FAQ_INTENT) or {}
     response = selected.get("response") or {}
     key = response.get("intent_response_key") or ""
-    confidence = float(response.get("confidence") or 0.0)
-    if not key.startswith(f"{FAQ_INTENT}/") or confidence < threshold:
+    if not key.startswith(f"{FAQ_INTENT}/"):
         return None
-    return key.split("/", 1)[1], confidence
+    return key.split("/", 1)[1], float(response.get("confidence") or 0.0)
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,6 @@ class Settings:
     clinic: Clinic
     crisis: CrisisResources
     content_max_review_age_days: int
-    faq_confidence_threshold: float
     staff_webhook_url: str
     staff_emails: list[str]
     staff_sms_numbers: list[str]
@@ -204,7 +203,6 @@ def load_settings() -> Settings:
             emergency_number=_env("EMERGENCY_NUMBER", "911"),
         ),
         content_max_review_age_days=_env_int("CONTENT_MAX_REVIEW_AGE_DAYS", 365),
-        faq_confidence_threshold=_env_float("FAQ_CONFIDENCE_THRESHOLD", 0.25),
         staff_webhook_url=_env("STAFF_WEBHOOK_URL"),
         staff_emails=_env_list("STAFF_ALERT_EMAILS"),
         staff_sms_numbers=_env_list("STAFF_ALERT_SMS_NUMBERS"),

@@ -1,150 +1,96 @@
-"""Rasa NLU component that picks which content item answers an FAQ question.
+"""Rasa NLU component that picks which approved content item answers an FAQ question.
 
-It replaces Rasa's transformer ResponseSelector for the `faq` retrieval
-intent with TF-IDF (character and word n-grams) and a logistic regression
-from scikit-learn: on our few dozen phrasings per item it is more accurate
-on held-out questions, trains in a second instead of minutes and predicts in
-well under a millisecond. Its output has the ResponseSelector's shape
-(`response_selector.faq.response.intent_response_key` and `confidence`), so
-`action_answer_faq` and Rasa's own tooling read it as usual.
+It replaces Rasa's ResponseSelector for the `faq` retrieval intent with the
+TF-IDF + logistic regression of bot/linear_text.py: on our few dozen
+phrasings per item it is more accurate on held-out questions, trains in
+seconds instead of minutes and predicts in microseconds. Its output has the
+ResponseSelector's shape (`response_selector.faq.response.intent_response_key`
+and `confidence`), so `utter_faq`, bot/nlg.py and Rasa's tooling read it as
+usual.
+
+It also holds the one rule for answering: when the chosen item's probability
+is below `threshold`, the intent becomes `nlu_fallback`, so the bot says it
+is not sure instead of guessing on a health question. It runs after the
+FallbackClassifier and only on messages still classified as `faq`.
 """
 
 from __future__ import annotations
 
-import logging
-import re
+from collections.abc import Iterable
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT_RESPONSE_KEY, TEXT
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_union
 
-logger = logging.getLogger(__name__)
+from bot.linear_text import LinearTextComponent
 
 SELECTOR_KEY = "response_selector"
 RANKING_LENGTH = 5
 
 
-def normalise(text: str) -> str:
-    """Lowercase letters and digits only, so punctuation and case don't matter."""
-    return re.sub(r"[^a-z0-9 ]+", " ", text.lower())
-
-
-def _pipeline(c: float) -> Pipeline:
-    features = make_union(
-        TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, preprocessor=normalise
-        ),
-        TfidfVectorizer(
-            analyzer="word", ngram_range=(1, 2), sublinear_tf=True, preprocessor=normalise
-        ),
-    )
-    return Pipeline(
-        [("features", features), ("classifier", LogisticRegression(C=c, max_iter=5000))]
-    )
-
-
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class ContentSelector(GraphComponent):
-    """Chooses `faq/<content_id>` for messages, with a calibrated-ish probability."""
+class ContentSelector(LinearTextComponent):
+    """Chooses `faq/<content_id>` for FAQ messages, or falls back below `threshold`."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"retrieval_intent": "faq", "C": 10.0}
+        return {
+            **LinearTextComponent.get_default_config(),
+            "retrieval_intent": "faq",
+            "threshold": 0.25,
+        }
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        pipeline: Pipeline | None = None,
-    ) -> None:
-        self._config = config
-        self._model_storage = model_storage
-        self._resource = resource
-        self._pipeline = pipeline
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> ContentSelector:
-        return cls(config, model_storage, resource)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> ContentSelector:
-        import skops.io as sio
-
-        try:
-            with model_storage.read_from(resource) as directory:
-                path = directory / "content_selector.skops"
-                pipeline = sio.load(path, trusted=sio.get_untrusted_types(file=path))
-        except ValueError:
-            logger.warning("ContentSelector has no trained model; FAQ answers will fall back")
-            pipeline = None
-        return cls(config, model_storage, resource, pipeline)
-
-    def train(self, training_data: TrainingData) -> Resource:
-        import skops.io as sio
-
+    def examples(self, training_data: TrainingData) -> Iterable[tuple[str, str]]:
         prefix = f"{self._config['retrieval_intent']}/"
-        texts, labels = [], []
         for message in training_data.intent_examples:
             key = message.get(INTENT_RESPONSE_KEY) or ""
             if key.startswith(prefix):
-                texts.append(message.get(TEXT))
-                labels.append(key)
-        if len(set(labels)) < 2:
-            logger.warning("ContentSelector needs at least two content items to train")
-            return self._resource
-        self._pipeline = _pipeline(float(self._config["C"])).fit(texts, labels)
-        with self._model_storage.write_to(self._resource) as directory:
-            sio.dump(self._pipeline, directory / "content_selector.skops")
-        return self._resource
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+                yield message.get(TEXT), key
 
     def process(self, messages: list[Message]) -> list[Message]:
-        if self._pipeline is None or not messages:
-            return messages
         retrieval_intent = self._config["retrieval_intent"]
-        probabilities = self._pipeline.predict_proba([m.get(TEXT) or "" for m in messages])
-        labels = self._pipeline.classes_
-        for message, row in zip(messages, probabilities, strict=True):
-            order = row.argsort()[::-1][:RANKING_LENGTH]
-            ranking = [
-                {"intent_response_key": str(labels[i]), "confidence": float(row[i])} for i in order
-            ]
-            best = ranking[0]
-            prediction = {
-                "response": {
-                    "responses": None,
-                    "confidence": best["confidence"],
-                    "intent_response_key": best["intent_response_key"],
-                    "utter_action": f"utter_{best['intent_response_key']}",
+        for message in messages:
+            intent = message.get(INTENT) or {}
+            if intent.get("name") != retrieval_intent:
+                continue
+            if self._model is None:
+                ranking = []
+            else:
+                ranking = [
+                    {"intent_response_key": key, "confidence": confidence}
+                    for key, confidence in self._model.ranking(
+                        message.get(TEXT) or "", RANKING_LENGTH
+                    )
+                ]
+            best = ranking[0] if ranking else {"intent_response_key": None, "confidence": 0.0}
+            message.set(
+                SELECTOR_KEY,
+                {
+                    "all_retrieval_intents": [retrieval_intent],
+                    retrieval_intent: {
+                        "response": {
+                            "responses": None,
+                            "confidence": best["confidence"],
+                            "intent_response_key": best["intent_response_key"],
+                            "utter_action": f"utter_{best['intent_response_key']}",
+                        },
+                        "ranking": ranking,
+                    },
                 },
-                "ranking": ranking,
-            }
-            selectors = message.get(SELECTOR_KEY) or {}
-            selectors["all_retrieval_intents"] = [retrieval_intent]
-            selectors[retrieval_intent] = prediction
-            message.set(SELECTOR_KEY, selectors, add_to_output=True)
+                add_to_output=True,
+            )
+            if best["confidence"] < float(self._config["threshold"]):
+                fallback = {
+                    "name": DEFAULT_NLU_FALLBACK_INTENT_NAME,
+                    "confidence": intent.get("confidence"),
+                }
+                message.set(INTENT, fallback, add_to_output=True)
+                message.set(
+                    INTENT_RANKING_KEY,
+                    [fallback, *(message.get(INTENT_RANKING_KEY) or [])],
+                    add_to_output=True,
+                )
         return messages

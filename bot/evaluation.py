@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from bot.answers import selected_content
-from bot.config import PROJECT_ROOT, get_settings
+from bot.config import PROJECT_ROOT
 from bot.content_store import TOPICS, read_content
 from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT
 from bot.safety.evaluate import load_eval_set
@@ -30,6 +30,15 @@ REPORTS = PROJECT_ROOT / "reports"
 FALLBACK = "(fallback)"
 
 
+def faq_threshold() -> float:
+    """The ContentSelector's answering threshold, as configured in config.yml."""
+    from bot.content_selector import ContentSelector
+
+    pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
+    config = next(c for c in pipeline if c["name"].endswith("ContentSelector"))
+    return float(config.get("threshold", ContentSelector.get_default_config()["threshold"]))
+
+
 def heldout_faq() -> list[dict]:
     examples: list[dict] = []
     for path in sorted(DATA.glob("nlu_heldout_*.yml")):
@@ -37,7 +46,8 @@ def heldout_faq() -> list[dict]:
     return examples
 
 
-async def _parse_all(model: Path, texts: list[str]) -> dict[str, dict]:
+async def _parse_all(model: Path, texts: list[str]) -> tuple[dict[str, dict], float]:
+    """Parse results by text, and the mean parse time in ms (model loading excluded)."""
     import logging
 
     from rasa.core.agent import Agent
@@ -47,12 +57,13 @@ async def _parse_all(model: Path, texts: list[str]) -> dict[str, dict]:
     logging.getLogger("rasa").setLevel(logging.WARNING)
 
     agent = Agent.load(str(model))
-    return {text: await agent.parse_message(text) for text in dict.fromkeys(texts)}
+    started = time.perf_counter()
+    parsed = {text: await agent.parse_message(text) for text in dict.fromkeys(texts)}
+    return parsed, (time.perf_counter() - started) * 1000 / max(len(parsed), 1)
 
 
 def evaluate(model: Path) -> dict:
     """All figures, as one dictionary."""
-    threshold = get_settings().faq_confidence_threshold
     topic_of = {item.id: item.topic for item in read_content()[0]}
     faq = heldout_faq()
     crisis, not_crisis = load_eval_set(DATA / "crisis_eval.yml")
@@ -60,9 +71,7 @@ def evaluate(model: Path) -> dict:
     texts = (
         [e["text"] for e in faq] + crisis + not_crisis + [t for v in refusal.values() for t in v]
     )
-    started = time.perf_counter()
-    parsed = asyncio.run(_parse_all(model, texts))
-    parse_ms = (time.perf_counter() - started) * 1000 / max(len(parsed), 1)
+    parsed, parse_ms = asyncio.run(_parse_all(model, texts))
 
     per_topic: dict[str, Counter] = defaultdict(Counter)
     confusion: Counter = Counter()
@@ -71,7 +80,7 @@ def evaluate(model: Path) -> dict:
     for example in faq:
         expected = topic_of[example["content_id"]]
         result = parsed[example["text"]]
-        chosen = selected_content(result, threshold)
+        chosen = selected_content(result)
         rs = ((result.get("response_selector") or {}).get("faq") or {}).get("response") or {}
         key = rs.get("intent_response_key") or ""
         if key:
@@ -92,7 +101,7 @@ def evaluate(model: Path) -> dict:
         return parsed[text]["intent"]["name"]
 
     answered = {
-        category: [t for t in items if selected_content(parsed[t], threshold) is not None]
+        category: [t for t in items if selected_content(parsed[t]) is not None]
         for category, items in refusal.items()
     }
     refused = {k: 1 - len(answered[k]) / len(refusal[k]) for k in refusal}
@@ -114,8 +123,7 @@ def evaluate(model: Path) -> dict:
         "n_crisis": (len(crisis), len(not_crisis)),
         "refused": refused,
         "answered_instead": {
-            k: [(t, selected_content(parsed[t], threshold)[0]) for t in v]
-            for k, v in answered.items()
+            k: [(t, selected_content(parsed[t])[0]) for t in v] for k, v in answered.items()
         },
         "n_refusal": {k: len(v) for k, v in refusal.items()},
         "parse_ms": parse_ms,
@@ -151,9 +159,7 @@ def plot(results: dict, directory: Path) -> list[Path]:
     bins = [i / 20 for i in range(21)]
     ax.hist(results["confidences"]["right"], bins=bins, alpha=0.7, label="right topic")
     ax.hist(results["confidences"]["wrong"], bins=bins, alpha=0.7, label="wrong topic")
-    ax.axvline(
-        get_settings().faq_confidence_threshold, color="k", linestyle="--", label="threshold"
-    )
+    ax.axvline(faq_threshold(), color="k", linestyle="--", label="threshold")
     ax.set_xlabel("content selector confidence")
     ax.set_ylabel("held-out phrasings")
     ax.legend()

@@ -10,7 +10,6 @@ import pytest
 import yaml
 
 from bot.answers import selected_content
-from bot.config import get_settings
 from bot.content_store import read_content
 from tests.conftest import ROOT, Stack
 
@@ -53,11 +52,10 @@ def test_heldout_covers_every_content_item() -> None:
 
 @pytest.mark.e2e
 def test_heldout_accuracy_per_topic(stack: Stack) -> None:
-    threshold = get_settings().faq_confidence_threshold
     topic_of = {item.id: item.topic for item in read_content()[0]}
     per_topic: dict[str, list[str]] = defaultdict(list)  # outcomes: right / wrong / fallback
     for example in heldout_examples():
-        selected = selected_content(stack.parse(example["text"]), threshold)
+        selected = selected_content(stack.parse(example["text"]))
         expected_topic = topic_of[example["content_id"]]
         if selected is None:
             outcome = "fallback"

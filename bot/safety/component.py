@@ -52,6 +52,7 @@ class CrisisOverride(GraphComponent):
                 message.get(TEXT) or "",
                 message.get(INTENT_RANKING_KEY) or [],
                 self._model_threshold,
+                predicted_intent=(message.get(INTENT) or {}).get("name"),
             )
             if verdict is None:
                 continue

@@ -26,9 +26,16 @@ CRISIS_KEY = "crisis"  # key on the parsed message with how the crisis was detec
 
 
 def classify(
-    text: str, intent_ranking: Sequence[dict[str, Any]], model_threshold: float
+    text: str,
+    intent_ranking: Sequence[dict[str, Any]],
+    model_threshold: float,
+    predicted_intent: str | None = None,
 ) -> dict[str, Any] | None:
     """How the message was detected, or None when it shows no crisis signal.
+
+    The model signals a possible crisis when `crisis` is the predicted intent
+    (whatever its confidence) or scores at least `model_threshold` anywhere
+    in the ranking; that signal alone only ever asks (`crisis_check`).
 
     The result's `intent` is `crisis` (pattern) or `crisis_check` (model only).
     """
@@ -40,7 +47,9 @@ def classify(
             "category": match.category,
         }
     for entry in intent_ranking:
-        if entry.get("name") == CRISIS_INTENT and entry.get("confidence", 0.0) >= model_threshold:
+        if entry.get("name") == CRISIS_INTENT and (
+            predicted_intent == CRISIS_INTENT or entry.get("confidence", 0.0) >= model_threshold
+        ):
             return {
                 "intent": CHECK_INTENT,
                 "detected_by": "model",
