@@ -5,7 +5,9 @@ Both are started fresh in this run on this machine: ours as `make run` does
 stock one from `rasa init` in a temporary folder (its default config,
 in-memory tracker store). Both get the same closed-loop load over the REST
 channel: 1, 10 and 50 concurrent senders, each waiting for its reply before
-sending the next message. Printed: p50/p95/p99 latency, messages per second,
+sending the next message; each load runs twice per server, in the order
+ours, stock, stock, ours, so that drift in machine speed falls on both alike.
+Printed: p50/p95/p99 latency, messages per second,
 errors, resident memory, start-up time, the ratios, the `/model/parse` floor,
 the crisis-detection cost per message and training times.
 """
@@ -128,14 +130,20 @@ async def closed_loop(url: str, senders: int, per_sender: int) -> dict:
         started = time.perf_counter()
         await asyncio.gather(*(sender(session) for _ in range(senders)))
         elapsed = time.perf_counter() - started
+    return {"latencies": latencies, "elapsed": elapsed, "errors": errors, "silent": silent}
+
+
+def summarise(rounds: list[dict]) -> dict:
+    """Latency percentiles and throughput over all rounds of one server and load."""
+    latencies = [ms for r in rounds for ms in r["latencies"]]
     quantiles = statistics.quantiles(latencies, n=100)
     return {
         "p50": statistics.median(latencies),
         "p95": quantiles[94],
         "p99": quantiles[98],
-        "rps": len(latencies) / elapsed,
-        "errors": errors,
-        "silent": silent,
+        "rps": len(latencies) / sum(r["elapsed"] for r in rounds),
+        "errors": sum(r["errors"] for r in rounds),
+        "silent": sum(r["silent"] for r in rounds),
         "messages": len(latencies),
     }
 
@@ -314,11 +322,18 @@ def main(requests_per_sender: int = 20) -> int:
         servers.append(stock)
         for server in servers:
             server.parse_ms = parse_floor_ms(server.url)
-            for senders in CONCURRENCY:
+        # Rounds in the order A B B A for each load, so that a machine that
+        # gets slower or faster during the run affects both servers alike.
+        for senders in CONCURRENCY:
+            rounds: dict[str, list[dict]] = {server.name: [] for server in servers}
+            for server in (ours, stock, stock, ours):
                 print(f"{server.name}: {senders} senders...", flush=True)
-                server.results[senders] = asyncio.run(
-                    closed_loop(server.url, senders, requests_per_sender)
+                rounds[server.name].append(
+                    asyncio.run(closed_loop(server.url, senders, requests_per_sender))
                 )
+            for server in servers:
+                server.results[senders] = summarise(rounds[server.name])
+        for server in servers:
             server.results["rss"] = tree_rss_mb(server.process.pid)
         print(report(ours, stock, training, crisis_cost_us()))
     finally:

@@ -1,0 +1,92 @@
+"""bot/nlg.py: FAQ answers from the content store, never from the model or a guess."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import select
+
+from bot.config import PROJECT_ROOT, get_settings
+from bot.content_store import load_content, read_content
+from bot.models import AnswerServed, UnansweredQuestion
+from bot.nlg import ContentNaturalLanguageGenerator
+from bot.sms import CHANNEL as SMS_CHANNEL
+
+DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+
+
+def generate(content_id: str, channel: str = "rest") -> dict | None:
+    parse = {
+        "intent": {"name": "faq", "confidence": 0.9},
+        "response_selector": {
+            "faq": {"response": {"intent_response_key": f"faq/{content_id}", "confidence": 0.8}}
+        },
+    }
+    tracker = DialogueStateTracker.from_events(
+        "nlg-test",
+        [UserUttered("what are the side effects", parse_data=parse, input_channel=channel)],
+        DOMAIN.slots,
+    )
+    nlg = ContentNaturalLanguageGenerator(domain=DOMAIN)
+    return asyncio.run(nlg.generate(f"utter_faq/{content_id}", tracker, channel))
+
+
+@pytest.fixture
+def content(database):  # type: ignore[no-untyped-def]
+    with database() as session:
+        load_content(session, read_content()[0])
+    return database
+
+
+def test_answer_comes_from_the_database_and_is_recorded(content) -> None:  # type: ignore[no-untyped-def]
+    message = generate("side_effects_common")
+    assert message is not None
+    assert message["custom"]["type"] == "faq"
+    assert message["custom"]["content_id"] == "side_effects_common"
+    assert message["custom"]["sources"]
+    assert message["text"].endswith(
+        "not medical advice. Whether ketamine treatment is right "
+        "for you is decided by a clinician at a consultation."
+    )
+    with content() as session:
+        served = session.scalars(select(AnswerServed)).all()
+    assert [(r.content_id, r.channel, r.confidence) for r in served] == [
+        ("side_effects_common", "rest", 0.8)
+    ]
+
+
+def test_sms_gets_the_short_answer(content) -> None:  # type: ignore[no-untyped-def]
+    message = generate("side_effects_common", SMS_CHANNEL)
+    assert message is not None and message["text"].endswith("General info, not medical advice.")
+
+
+def test_unknown_item_falls_back_and_is_logged(content) -> None:  # type: ignore[no-untyped-def]
+    message = generate("retired_item")
+    assert message is not None and message["custom"]["type"] == "fallback"
+    assert "don't want to guess" in message["text"]
+    with content() as session:
+        assert len(session.scalars(select(UnansweredQuestion)).all()) == 1
+        assert session.scalars(select(AnswerServed)).all() == []
+
+
+def test_database_failure_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A database without the project's tables: every query fails.
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    get_settings.cache_clear()
+    try:
+        message = generate("side_effects_common")
+    finally:
+        get_settings.cache_clear()
+    assert message is not None and "can't look that answer up" in message["text"]
+
+
+def test_other_responses_come_from_the_domain(content) -> None:  # type: ignore[no-untyped-def]
+    tracker = DialogueStateTracker.from_events("nlg-test", [], DOMAIN.slots)
+    nlg = ContentNaturalLanguageGenerator(domain=DOMAIN)
+    message = asyncio.run(nlg.generate("utter_greet", tracker, "rest"))
+    assert message is not None and message["text"].startswith("Hi! I can answer questions")
