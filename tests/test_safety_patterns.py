@@ -194,3 +194,16 @@ def test_no_eval_text_appears_in_the_crisis_training_data() -> None:
     eval_keys = {_key(text) for text in crisis + not_crisis}
     leaked = [e for e in _crisis_training_examples() if _key(e) in eval_keys]
     assert leaked == [], f"eval texts copied into {CRISIS_NLU.name}: {leaked}"
+
+
+def test_model_signal_alone_only_asks() -> None:
+    from bot.safety.detector import CHECK_INTENT, classify
+
+    weak_top = [{"name": "crisis", "confidence": 0.3}, {"name": "faq", "confidence": 0.2}]
+    strong_second = [{"name": "faq", "confidence": 0.4}, {"name": "crisis", "confidence": 0.55}]
+    weak_second = [{"name": "faq", "confidence": 0.6}, {"name": "crisis", "confidence": 0.3}]
+    text = "I have been reading about the topic"
+    # A predicted `crisis`, however unsure, never passes as plain `crisis`.
+    assert classify(text, weak_top, 0.5, predicted_intent="crisis")["intent"] == CHECK_INTENT
+    assert classify(text, strong_second, 0.5, predicted_intent="faq")["intent"] == CHECK_INTENT
+    assert classify(text, weak_second, 0.5, predicted_intent="faq") is None
