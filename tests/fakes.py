@@ -11,12 +11,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class FakeWebhook:
     """A Slack-style incoming webhook that records every JSON body it receives.
 
-    `fail_next(n)` makes the next n requests answer 503, to exercise retries.
+    `fail_next(n, matching)` makes the next n requests whose body contains
+    `matching` answer 503, to exercise retries (other tests' alerts, still
+    being delivered by the shared outbox worker, are not affected).
     """
 
     def __init__(self) -> None:
         self.received: list[dict] = []
         self._failures_left = 0
+        self._failing_match = ""
         self._lock = threading.Lock()
         fake = self
 
@@ -24,7 +27,7 @@ class FakeWebhook:
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with fake._lock:
-                    if fake._failures_left > 0:
+                    if fake._failures_left > 0 and fake._failing_match.encode() in body:
                         fake._failures_left -= 1
                         self.send_response(503)
                         self.end_headers()
@@ -40,9 +43,10 @@ class FakeWebhook:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hook"
 
-    def fail_next(self, count: int) -> None:
+    def fail_next(self, count: int, matching: str = "") -> None:
         with self._lock:
             self._failures_left = count
+            self._failing_match = matching
 
     def start(self) -> None:
         threading.Thread(target=self._server.serve_forever, daemon=True).start()

@@ -110,8 +110,8 @@ def test_idioms_do_not_trigger_the_protocol(stack: Stack, idiom: str) -> None:
 
 
 def test_failed_alert_is_retried_until_delivered(stack: Stack) -> None:
-    stack.webhook.fail_next(2)
     sender = new_sender()
+    stack.webhook.fail_next(2, matching=sender)
     messages = stack.say(sender, "i took all my pills")
     escalation_id = next(
         c["escalation_id"] for c in custom_payloads(messages, "crisis") if "escalation_id" in c
