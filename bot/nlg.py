@@ -8,8 +8,9 @@ served is recorded in `answers_served`. It runs inside the Rasa server, so
 an FAQ turn needs no action-server round trip, and an edited answer is live
 as soon as it is loaded (`python -m bot content load`), without retraining.
 
-If this class were not configured, the generated placeholder responses in
-data/nlu/faq.yml say that the answer cannot be looked up: never a guess.
+The generated placeholder responses in data/nlu/faq.yml say that the answer
+cannot be looked up: that is what is sent when the database fails (and what
+Rasa would send if this class were not configured), never a guess.
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.answers import FAQ_INTENT, answer_for, record_unanswered
+from bot.answers import FAQ_INTENT, answer_for, record_unanswered, selected_content
 from bot.config import get_settings
 
 logger = logging.getLogger(__name__)
 
 FAQ_PREFIX = f"utter_{FAQ_INTENT}/"
-UNAVAILABLE = "utter_answer_unavailable"
 FALLBACK = "utter_fallback"
 
 
@@ -50,8 +50,8 @@ class ContentNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
             return await super().generate(utter_action, tracker, output_channel, **kwargs)
         content_id = utter_action[len(FAQ_PREFIX) :]
         message = tracker.latest_message
-        selector = (message.parse_data.get("response_selector") or {}).get(FAQ_INTENT) or {}
-        confidence = (selector.get("response") or {}).get("confidence")
+        selected = selected_content(message.parse_data)
+        confidence = selected[1] if selected else None
         channel = tracker.get_latest_input_channel()
         try:
             # The database call runs in a worker thread so that a slow
@@ -66,7 +66,7 @@ class ContentNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
             )
         except Exception:
             logger.exception("Content store unavailable")
-            return await super().generate(UNAVAILABLE, tracker, output_channel, **kwargs)
+            return await super().generate(utter_action, tracker, output_channel, **kwargs)
         if answer is None:
             # The model knows an item that is no longer approved.
             logger.warning("No approved content for predicted id %s", content_id)

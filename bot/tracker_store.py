@@ -16,13 +16,13 @@ import json
 from collections import OrderedDict
 from typing import Any
 
-import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
-from sqlalchemy.pool import QueuePool
+
+from bot.db import get_engine
 
 CACHED_CONVERSATIONS = 2000
 
@@ -33,12 +33,9 @@ class ClinicTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
-            # Rasa's SQLite engine connects anew for every session (NullPool).
-            self.engine = sa.create_engine(
-                self.engine.url,
-                poolclass=QueuePool,
-                connect_args={"timeout": 30, "check_same_thread": False},
-            )
+            # Rasa's SQLite engine connects anew for every session (NullPool);
+            # the project's engine keeps connections open and uses WAL.
+            self.engine = get_engine(self.engine.url.render_as_string(hide_password=False))
             self.sessionmaker = sessionmaker(bind=self.engine)
         self._events: OrderedDict[str, dict[tuple[int, float], Event]] = OrderedDict()
 

@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.importers.importer import TrainingDataImporter
 from sqlalchemy import select
 
 from bot.config import PROJECT_ROOT, get_settings
@@ -17,7 +17,11 @@ from bot.models import AnswerServed, UnansweredQuestion
 from bot.nlg import ContentNaturalLanguageGenerator
 from bot.sms import CHANNEL as SMS_CHANNEL
 
-DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
+# The domain as Rasa trains it: domain.yml plus the generated FAQ responses.
+DOMAIN = TrainingDataImporter.load_from_dict(
+    domain_path=str(PROJECT_ROOT / "domain.yml"),
+    training_data_paths=[str(PROJECT_ROOT / "data")],
+).get_domain()
 
 
 def generate(content_id: str, channel: str = "rest") -> dict | None:
