@@ -5,7 +5,7 @@ refuses to start with placeholder secrets, like every other process.
 """
 
 from bot.config import get_settings, require_production_ready
-from bot.logging_setup import configure_logging
+from bot.ops.logging_setup import configure_logging
 
 if get_settings().is_production:
     require_production_ready(get_settings(), process="the action server")

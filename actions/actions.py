@@ -10,10 +10,10 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.leads import ActionRequestHandoff, sms_number
-from bot.answers import record_unanswered
+from bot.answers.served import record_unanswered
 from bot.config import get_settings
-from bot.escalation import record_escalation
 from bot.safety.detector import CRISIS_KEY
+from bot.staff.escalation import record_escalation
 
 logger = logging.getLogger(__name__)
 

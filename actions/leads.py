@@ -1,4 +1,4 @@
-"""Consultation form, lead submission and handoff to staff (logic lives in bot.leads)."""
+"""Consultation form, lead submission and handoff to staff (logic lives in bot.staff.leads)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot.config import get_settings
-from bot.leads import (
+from bot.config import SMS_CHANNEL, get_settings
+from bot.staff.leads import (
     LeadDetails,
     RateLimited,
     clean_name,
@@ -23,9 +23,8 @@ from bot.leads import (
     record_handoff,
     save_lead,
 )
-from bot.office_hours import OfficeHours
-from bot.sms import CHANNEL as SMS_CHANNEL
-from bot.sms_store import sms_number_for
+from bot.staff.office_hours import OfficeHours
+from bot.store.sms_contacts import sms_number_for
 
 logger = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ import sys
 from datetime import date
 
 from bot.config import get_settings, require_production_ready
-from bot.logging_setup import configure_logging
+from bot.ops.logging_setup import configure_logging
 
 
 def _content(args: argparse.Namespace) -> int:
-    from bot.content_store import build_training_data, check_content, load_content
-    from bot.db import init_db, session_scope
+    from bot.answers.content_store import build_training_data, check_content, load_content
+    from bot.store.db import init_db, session_scope
 
     settings = get_settings()
     today = date.fromisoformat(args.today) if args.today else date.today()
@@ -44,7 +44,7 @@ def _content(args: argparse.Namespace) -> int:
 
 
 def _db(args: argparse.Namespace) -> int:
-    from bot.db import init_db
+    from bot.store.db import init_db
 
     init_db()
     print("database migrated to the latest revision")
@@ -53,13 +53,13 @@ def _db(args: argparse.Namespace) -> int:
 
 def _outbox(args: argparse.Namespace) -> int:
     if args.action == "health":
-        from bot.heartbeat import check
+        from bot.ops.heartbeat import check
 
         healthy, detail = check(get_settings())
         print(f"outbox worker {'healthy' if healthy else 'UNHEALTHY'}: {detail}")
         return 0 if healthy else 1
-    from bot.db import init_db
-    from bot.outbox import run_worker
+    from bot.staff.outbox import run_worker
+    from bot.store.db import init_db
 
     init_db()
     run_worker(get_settings(), once=args.once)
@@ -67,7 +67,7 @@ def _outbox(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    from bot.retention import purge
+    from bot.store.retention import purge
 
     days = args.older_than if args.older_than is not None else get_settings().retention_days
     if days < 1:
@@ -97,7 +97,7 @@ SERVICE_COMMANDS = {("run", None), ("outbox", "work"), ("console", "serve")}
 
 
 def _run(args: argparse.Namespace) -> int:
-    from bot.runner import run_all
+    from bot.ops.runner import run_all
 
     return run_all(get_settings())
 
@@ -109,13 +109,13 @@ def _safety(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import main as evaluation
+    from bot.quality.evaluation import main as evaluation
 
     return evaluation()
 
 
 def _bench(args: argparse.Namespace) -> int:
-    from bot.benchmark import main as benchmark
+    from bot.quality.benchmark import main as benchmark
 
     return benchmark(requests_per_sender=args.requests)
 

@@ -15,6 +15,8 @@ from dotenv import load_dotenv
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
+# Rasa input-channel name of the SMS channel; answers and actions pick SMS variants by it.
+SMS_CHANNEL = "twilio_sms"
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "placeholder", "secret", "xxx"}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import bot.models  # noqa: F401  (registers the tables on Base.metadata)
+import bot.store.models  # noqa: F401  (registers the tables on Base.metadata)
 from bot.config import get_settings
-from bot.db import Base
+from bot.store.db import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from bot.config import get_settings
-from bot.db import init_db, session_scope
+from bot.store.db import init_db, session_scope
 from tests.fakes import FakeTwilio, FakeWebhook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def postgres_database() -> Iterator[str]:
     try:
         yield str(make_url(POSTGRES_ADMIN_URL).set(database=name))
     finally:
-        from bot.db import get_engine
+        from bot.store.db import get_engine
 
         get_engine.cache_clear()
         with admin.connect() as connection:

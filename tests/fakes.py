@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -14,10 +15,16 @@ class FakeWebhook:
     `fail_next(n, matching)` makes the next n requests whose body contains
     `matching` answer 503, to exercise retries (other tests' alerts, still
     being delivered by the shared outbox worker, are not affected).
+
+    `requests` logs every request on arrival (headers, JSON body, `time.time()`),
+    before any answer; `delay` seconds pass before answering (a slow receiver),
+    and only requests answered 200 are added to `received`.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, delay: float = 0.0) -> None:
         self.received: list[dict] = []
+        self.requests: list[dict] = []
+        self.delay = delay
         self._failures_left = 0
         self._failing_match = ""
         self._lock = threading.Lock()
@@ -27,15 +34,30 @@ class FakeWebhook:
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 with fake._lock:
+                    fake.requests.append(
+                        {
+                            "at": time.time(),
+                            "headers": dict(self.headers.items()),
+                            "json": json.loads(body or b"{}"),
+                        }
+                    )
+                    delay = fake.delay
+                if delay:
+                    time.sleep(delay)
+                with fake._lock:
                     if fake._failures_left > 0 and fake._failing_match.encode() in body:
                         fake._failures_left -= 1
-                        self.send_response(503)
-                        self.end_headers()
-                        return
-                    fake.received.append(json.loads(body or b"{}"))
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"ok")
+                        failed = True
+                    else:
+                        failed = False
+                        fake.received.append(json.loads(body or b"{}"))
+                try:
+                    self.send_response(503 if failed else 200)
+                    self.end_headers()
+                    if not failed:
+                        self.wfile.write(b"ok")
+                except OSError:
+                    pass  # the client gave up waiting (timeout) or was killed
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -92,13 +114,15 @@ class FakeTwilio:
 
     Records every SMS the product would send (`sent`: dicts with To, From,
     Body) and answers with a JSON message resource; `fail_next(n)` makes the
-    next n requests answer 500, to exercise retries.
+    next n requests answer 500, to exercise retries. `requests` logs each
+    message request on arrival: its form, headers and `time.time()`.
     """
 
     def __init__(self) -> None:
         from urllib.parse import parse_qs
 
         self.sent: list[dict] = []
+        self.requests: list[dict] = []
         self._failures_left = 0
         self._lock = threading.Lock()
         fake = self
@@ -113,6 +137,9 @@ class FakeTwilio:
                     return
                 form = {k: v[0] for k, v in parse_qs(body.decode()).items()}
                 with fake._lock:
+                    fake.requests.append(
+                        {"at": time.time(), "headers": dict(self.headers.items()), "form": form}
+                    )
                     if fake._failures_left > 0:
                         fake._failures_left -= 1
                         self._reply(500, {"code": 20500, "message": "fake outage", "status": 500})

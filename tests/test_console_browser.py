@@ -21,8 +21,8 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from bot.db import session_scope
-from bot.models import Escalation, Lead, StaffUser, StatusChange, utcnow
+from bot.store.db import session_scope
+from bot.store.models import Escalation, Lead, StaffUser, StatusChange, utcnow
 from tests.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,

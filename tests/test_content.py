@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.config import CONTENT_DIR, get_settings
-from bot.content_store import (
+from bot.answers.content_store import (
     TOPICS,
     check_content,
     current_item,
@@ -20,7 +19,8 @@ from bot.content_store import (
     read_content,
     render_training_data,
 )
-from bot.db import init_db, session_scope
+from bot.config import CONTENT_DIR, get_settings
+from bot.store.db import init_db, session_scope
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 23)

@@ -7,8 +7,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import AnswerServed, UnansweredQuestion
+from bot.store.db import session_scope
+from bot.store.models import AnswerServed, UnansweredQuestion
 from tests.conftest import Stack, custom_payloads, texts
 
 pytestmark = pytest.mark.e2e

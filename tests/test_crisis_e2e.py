@@ -10,9 +10,9 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import Alert, Escalation
 from bot.safety.evaluate import load_eval_set, score
+from bot.store.db import session_scope
+from bot.store.models import Alert, Escalation
 from tests.conftest import (
     ROOT,
     Stack,

@@ -176,9 +176,9 @@ def test_outbox_health_follows_the_worker_heartbeat(
 ) -> None:
     import time
 
-    from bot import heartbeat
     from bot.__main__ import main
     from bot.config import get_settings
+    from bot.ops import heartbeat
 
     monkeypatch.setenv("OUTBOX_HEARTBEAT_FILE", str(tmp_path / "outbox.heartbeat"))
     get_settings.cache_clear()
@@ -199,8 +199,8 @@ def test_outbox_worker_beats_after_each_pass(
 ) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
-    from bot import heartbeat
-    from bot.outbox import run_worker
+    from bot.ops import heartbeat
+    from bot.staff.outbox import run_worker
 
     settings = replace(settings_with_webhook, outbox_heartbeat_file=str(tmp_path / "hb"))
     run_worker(settings, once=True)

@@ -8,8 +8,8 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from bot.db import session_scope
-from bot.models import Alert, Handoff, Lead
+from bot.store.db import session_scope
+from bot.store.models import Alert, Handoff, Lead
 from tests.conftest import Stack, custom_payloads, texts
 
 pytestmark = pytest.mark.e2e

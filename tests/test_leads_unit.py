@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from bot.leads import (
+from bot.staff.leads import (
     LeadDetails,
     RateLimited,
     clean_name,
@@ -15,7 +15,7 @@ from bot.leads import (
     parse_phone,
     save_lead,
 )
-from bot.models import Alert, Lead
+from bot.store.models import Alert, Lead
 
 
 @pytest.mark.parametrize(

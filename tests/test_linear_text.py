@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.linear_text import LinearTextModel, fit_pipeline
+from bot.nlu.linear_text import LinearTextModel, fit_pipeline
 
 TEXTS = [
     "what are the side effects",

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.logging_setup import (
+from bot.ops.logging_setup import (
     EMAIL_MASK,
     PHONE_MASK,
     TEXT_MASK,
@@ -159,8 +159,8 @@ def test_rasa_logging_config_uses_the_same_classes() -> None:
     from bot.config import PROJECT_ROOT
 
     config = yaml.safe_load((PROJECT_ROOT / "deploy" / "logging.yml").read_text())
-    assert config["formatters"]["json"]["()"] == "bot.logging_setup.JsonFormatter"
-    assert config["filters"]["redact"]["()"] == "bot.logging_setup.RedactionFilter"
+    assert config["formatters"]["json"]["()"] == "bot.ops.logging_setup.JsonFormatter"
+    assert config["filters"]["redact"]["()"] == "bot.ops.logging_setup.RedactionFilter"
     assert config["handlers"]["json"]["filters"] == ["redact"]
     for name in ("rasa", "bot", "sanic"):
         assert config["loggers"][name]["handlers"] == ["json"]
@@ -174,7 +174,7 @@ def test_rasa_logging_config_uses_the_same_classes() -> None:
 def test_runner_adds_the_logging_config_only_in_production() -> None:
     from pathlib import Path
 
-    from bot.runner import rasa_command
+    from bot.ops.runner import rasa_command
 
     def settings(env: str) -> SimpleNamespace:
         return SimpleNamespace(

@@ -10,8 +10,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
-import bot.models  # noqa: F401
-from bot.db import Base, init_db
+import bot.store.models  # noqa: F401
+from bot.store.db import Base, init_db
 from tests.conftest import postgres_database
 
 

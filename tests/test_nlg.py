@@ -1,4 +1,4 @@
-"""bot/nlg.py: FAQ answers from the content store, never from the model or a guess."""
+"""bot/answers/nlg.py: FAQ answers from the content store, never from the model or a guess."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.importers.importer import TrainingDataImporter
 from sqlalchemy import select
 
-from bot.config import PROJECT_ROOT, get_settings
-from bot.content_store import load_content, read_content
-from bot.models import AnswerServed, UnansweredQuestion
-from bot.nlg import ContentNaturalLanguageGenerator
-from bot.sms import CHANNEL as SMS_CHANNEL
+from bot.answers.content_store import load_content, read_content
+from bot.answers.nlg import ContentNaturalLanguageGenerator
+from bot.config import PROJECT_ROOT, SMS_CHANNEL, get_settings
+from bot.store.models import AnswerServed, UnansweredQuestion
 
 # The domain as Rasa trains it: domain.yml plus the generated FAQ responses.
 DOMAIN = TrainingDataImporter.load_from_dict(

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.answers import selected_content
-from bot.content_store import read_content
+from bot.answers.content_store import read_content
+from bot.answers.served import selected_content
 from tests.conftest import ROOT, Stack
 
 HELDOUT_FILES = sorted((ROOT / "tests" / "data").glob("nlu_heldout_*.yml"))

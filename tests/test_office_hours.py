@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.office_hours import OfficeHours
+from bot.staff.office_hours import OfficeHours
 
 NY = ZoneInfo("America/New_York")
 HOURS = OfficeHours.parse("mon-fri 09:00-17:00; sat 10:00-14:00", "America/New_York")

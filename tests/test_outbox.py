@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot.escalation import record_escalation
-from bot.models import Alert, utcnow
-from bot.notifiers import EmailNotifier, configured_targets
-from bot.outbox import backoff_seconds, deliver_due
+from bot.staff.escalation import record_escalation
+from bot.staff.notifiers import EmailNotifier, configured_targets
+from bot.staff.outbox import backoff_seconds, deliver_due
+from bot.store.models import Alert, utcnow
 from tests.fakes import FakeSmtp
 
 

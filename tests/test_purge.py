@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, func, select
 
 from bot.__main__ import main
-from bot.db import get_engine
-from bot.models import (
+from bot.store.db import get_engine
+from bot.store.models import (
     Alert,
     AnswerServed,
     Escalation,
@@ -22,7 +22,7 @@ from bot.models import (
     UnansweredQuestion,
     utcnow,
 )
-from bot.retention import purge
+from bot.store.retention import purge
 
 DAYS = 30
 OLD = utcnow() - timedelta(days=DAYS + 10)

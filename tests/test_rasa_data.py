@@ -9,9 +9,9 @@ from tests.conftest import ROOT, VENV_BIN
 
 
 def responses_sent_by_code() -> set[str]:
-    """Responses that custom actions, forms and bot/nlg.py send; Rasa's
+    """Responses that custom actions, forms and bot/answers/nlg.py send; Rasa's
     validator only looks at stories and rules, so it reports these as unused."""
-    names = set(re.findall(r'= "(utter_\w+)"', (ROOT / "bot" / "nlg.py").read_text()))
+    names = set(re.findall(r'= "(utter_\w+)"', (ROOT / "bot" / "answers" / "nlg.py").read_text()))
     for path in (ROOT / "actions").glob("*.py"):
         names |= set(re.findall(r'response="(utter_\w+)"', path.read_text()))
     return names

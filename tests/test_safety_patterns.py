@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
 
 from bot.safety.evaluate import load_eval_set, score
-from bot.safety.patterns import GUARDS, RULES, CrisisMatch, detect_crisis
+from bot.safety.patterns import (
+    GUARDS,
+    RULE_SET,
+    RULES,
+    RULES_FILE,
+    CrisisMatch,
+    CrisisRulesError,
+    detect_crisis,
+    explain,
+    load_rules,
+    normalise,
+    parse_rules,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_SET = ROOT / "tests" / "data" / "crisis_eval.yml"
 CRISIS_NLU = ROOT / "data" / "nlu" / "crisis.yml"
+RULES_YAML = ROOT / "bot" / "safety" / "crisis_rules.yml"
 CATEGORIES = {
     "suicidal_ideation",
     "plan_or_means",
@@ -207,3 +222,281 @@ def test_model_signal_alone_only_asks() -> None:
     assert classify(text, weak_top, 0.5, predicted_intent="crisis")["intent"] == CHECK_INTENT
     assert classify(text, strong_second, 0.5, predicted_intent="faq")["intent"] == CHECK_INTENT
     assert classify(text, weak_second, 0.5, predicted_intent="faq") is None
+
+
+# --------------------------------------------------------------------------
+# The rule file (bot/safety/crisis_rules.yml): its examples are tests
+# --------------------------------------------------------------------------
+
+RAW_RULES = yaml.safe_load(RULES_YAML.read_text(encoding="utf-8"))
+
+
+def _examples(entries: list[dict], kind: str) -> list:
+    return [
+        pytest.param(entry["id"], text, id=f"{entry['id']}: {text}")
+        for entry in entries
+        for text in (entry.get("examples") or {}).get(kind) or []
+    ]
+
+
+def _special_examples(entry: dict, kind: str) -> list:
+    return [pytest.param(text, id=text) for text in (entry.get("examples") or {}).get(kind) or []]
+
+
+def test_the_module_uses_the_rule_file() -> None:
+    assert RULES_FILE == RULES_YAML
+    loaded = load_rules(RULES_YAML)
+    assert [(r.id, r.category, r.pattern.pattern, r.why, r.history) for r in loaded.rules] == [
+        (r.id, r.category, r.pattern.pattern, r.why, r.history) for r in RULES
+    ]
+    assert [(g.id, g.pattern.pattern, g.why) for g in loaded.guards] == [
+        (g.id, g.pattern.pattern, g.why) for g in GUARDS
+    ]
+    assert [r["id"] for r in RAW_RULES["rules"]] == [r.id for r in RULES], "rule order"
+    assert [g["id"] for g in RAW_RULES["guards"]] == [g.id for g in GUARDS], "guard order"
+
+
+def test_every_rule_and_guard_has_examples() -> None:
+    for rule in RAW_RULES["rules"]:
+        assert rule["examples"]["match"], f"rule {rule['id']} needs a `match` example"
+    for guard in RAW_RULES["guards"]:
+        assert guard["examples"]["no_match"], f"guard {guard['id']} needs a `no_match` example"
+
+
+@pytest.mark.parametrize(("rule_id", "text"), _examples(RAW_RULES["rules"], "match"))
+def test_rule_match_examples_are_flagged_by_that_rule(rule_id: str, text: str) -> None:
+    match = detect_crisis(text)
+    assert match is not None, f"not flagged; {explain(text)}"
+    assert match.rule_id == rule_id, f"taken by the earlier rule {match.rule_id}"
+
+
+@pytest.mark.parametrize(("rule_id", "text"), _examples(RAW_RULES["rules"], "no_match"))
+def test_rule_no_match_examples_are_not_flagged(rule_id: str, text: str) -> None:
+    assert detect_crisis(text) is None, explain(text)
+
+
+@pytest.mark.parametrize(("guard_id", "text"), _examples(RAW_RULES["guards"], "no_match"))
+def test_guard_no_match_examples_are_blanked_by_that_guard(guard_id: str, text: str) -> None:
+    assert guard_id in explain(text)["guards"], f"guard does not fire on {normalise(text)!r}"
+    assert detect_crisis(text) is None, explain(text)
+
+
+@pytest.mark.parametrize(("guard_id", "text"), _examples(RAW_RULES["guards"], "match"))
+def test_guard_match_examples_are_still_flagged(guard_id: str, text: str) -> None:
+    assert detect_crisis(text) is not None, explain(text)
+
+
+@pytest.mark.parametrize(
+    "text", _special_examples(RAW_RULES["history"]["past_anchors"], "no_match")
+)
+def test_resolved_history_examples_are_not_flagged(text: str) -> None:
+    assert explain(text)["resolved_history"] is True
+    assert detect_crisis(text) is None, explain(text)
+
+
+@pytest.mark.parametrize(
+    "text", _special_examples(RAW_RULES["history"]["present_markers"], "match")
+)
+def test_history_with_a_present_marker_is_flagged(text: str) -> None:
+    norm = normalise(text)
+    assert RULE_SET.past_anchor.search(norm), "example needs a past anchor"
+    assert RULE_SET.present_marker.search(norm), "example needs a present marker"
+    match = detect_crisis(text)
+    assert match is not None, explain(text)
+
+
+@pytest.mark.parametrize("text", _special_examples(RAW_RULES["third_party_subject"], "match"))
+def test_third_party_examples_are_reported_as_third_party(text: str) -> None:
+    match = detect_crisis(text)
+    assert match is not None and match.category == "third_party", match
+
+
+@pytest.mark.parametrize("text", _special_examples(RAW_RULES["third_party_subject"], "no_match"))
+def test_first_person_examples_keep_their_category(text: str) -> None:
+    match = detect_crisis(text)
+    assert match is None or match.category != "third_party", match
+
+
+def _all_example_texts() -> list[str]:
+    texts = []
+    for entry in [
+        *RAW_RULES["rules"],
+        *RAW_RULES["guards"],
+        *RAW_RULES["history"].values(),
+        RAW_RULES["third_party_subject"],
+    ]:
+        examples = entry.get("examples") or {}
+        texts += (examples.get("match") or []) + (examples.get("no_match") or [])
+    return texts
+
+
+def test_rule_examples_are_not_copied_from_evaluation_or_training_data() -> None:
+    held_out: set[str] = set()
+
+    def collect(node: object) -> None:
+        if isinstance(node, dict):
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+        elif isinstance(node, str):
+            for line in node.splitlines():
+                held_out.add(_key(line.strip().removeprefix("- ")))
+
+    for path in [*(ROOT / "tests" / "data").glob("*.yml"), *(ROOT / "data" / "nlu").glob("*.yml")]:
+        collect(yaml.safe_load(path.read_text(encoding="utf-8")))
+    texts = _all_example_texts()
+    copied = [text for text in texts if _key(text) in held_out]
+    assert copied == [], f"{RULES_YAML.name} examples copied from tests/data or data/nlu: {copied}"
+    assert len({_key(text) for text in texts}) == len(texts), "duplicate examples"
+
+
+# --------------------------------------------------------------------------
+# The loader refuses an invalid rule file with a clear error
+# --------------------------------------------------------------------------
+
+
+def _set(path: tuple, value: object) -> Callable[[dict], None]:
+    def edit(data: dict) -> None:
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+
+    return edit
+
+
+def _delete(path: tuple) -> Callable[[dict], None]:
+    def edit(data: dict) -> None:
+        node = data
+        for key in path[:-1]:
+            node = node[key]
+        del node[path[-1]]
+
+    return edit
+
+
+def _append_to_pattern(index: int, text: str) -> Callable[[dict], None]:
+    def edit(data: dict) -> None:
+        data["rules"][index]["pattern"] = data["rules"][index]["pattern"].rstrip() + text
+
+    return edit
+
+
+FIRST_RULE = RAW_RULES["rules"][0]["id"]
+FIRST_GUARD = RAW_RULES["guards"][0]["id"]
+
+
+@pytest.mark.parametrize(
+    ("edit", "error"),
+    [
+        pytest.param(
+            _set(("rules", 1, "id"), FIRST_RULE),
+            rf"rules\[1\]: duplicate id '{FIRST_RULE}'",
+            id="duplicate rule id",
+        ),
+        pytest.param(
+            _set(("rules", 0, "id"), FIRST_GUARD),
+            rf"rules\[0\]: duplicate id '{FIRST_GUARD}' \(already used by guards\[0\]\)",
+            id="rule id reuses a guard id",
+        ),
+        pytest.param(
+            _set(("rules", 0, "id"), "Goodbye Note"), "must be lower-case", id="malformed id"
+        ),
+        pytest.param(
+            _set(("rules", 0, "category"), "sadness"),
+            rf"rule {FIRST_RULE}: unknown category 'sadness'",
+            id="unknown category",
+        ),
+        pytest.param(
+            _append_to_pattern(0, "|<NOSUCH>"),
+            rf"rule {FIRST_RULE}: <NOSUCH> not defined under `vocabulary:`",
+            id="undefined vocabulary name",
+        ),
+        pytest.param(
+            _delete(("vocabulary", "PILLNAME")),
+            r"<PILLNAME> not defined under `vocabulary:`",
+            id="vocabulary entry removed",
+        ),
+        pytest.param(
+            _set(("vocabulary", "ADV", "pattern"), "(?:<HARM>)?"),
+            r"vocabulary ADV: a vocabulary entry cannot use another <NAME>",
+            id="vocabulary uses vocabulary",
+        ),
+        pytest.param(
+            _set(("rules", 0, "examples"), {"no_match": ["what are your hours?"]}),
+            rf"rule {FIRST_RULE}: needs at least one `match` example",
+            id="rule without a match example",
+        ),
+        pytest.param(
+            _delete(("rules", 0, "examples")),
+            r"rules\[0\]: missing examples",
+            id="rule without examples",
+        ),
+        pytest.param(
+            _set(("guards", 0, "examples"), {"match": ["I want to die"]}),
+            rf"guard {FIRST_GUARD}: needs at least one `no_match` example",
+            id="guard without a no_match example",
+        ),
+        pytest.param(
+            _set(("rules", 0, "examples", "match"), "kms"),
+            r"examples: match: expected a list of messages",
+            id="examples not a list",
+        ),
+        pytest.param(
+            _set(("rules", 0, "pattern"), r"\bkill(?:\s+myself"),
+            rf"rule {FIRST_RULE}: pattern is not a valid regular expression",
+            id="invalid regex",
+        ),
+        pytest.param(
+            _set(("rules", 0, "histroy"), True),
+            r"rules\[0\]: unknown key\(s\) histroy",
+            id="misspelt key",
+        ),
+        pytest.param(
+            _set(("rules", 0, "history"), "yes please"),
+            rf"rule {FIRST_RULE}: history must be true or false",
+            id="history not a boolean",
+        ),
+        pytest.param(
+            _set(("rules", 0, "why"), "two\nlines"),
+            rf"rule {FIRST_RULE}: why: expected one non-empty line",
+            id="why on two lines",
+        ),
+        pytest.param(
+            _delete(("guards", 0, "why")), r"guards\[0\]: missing why", id="guard without why"
+        ),
+        pytest.param(
+            _delete(("history", "present_markers")),
+            r"history: missing present_markers",
+            id="history marker missing",
+        ),
+        pytest.param(_set(("rules",), []), r"rules: expected a non-empty list", id="no rules"),
+        pytest.param(_set(("version",), 2), r"version: expected 1, got 2", id="wrong version"),
+    ],
+)
+def test_the_loader_rejects_an_invalid_rule_file(edit: Callable[[dict], None], error: str) -> None:
+    data = copy.deepcopy(RAW_RULES)
+    edit(data)
+    with pytest.raises(CrisisRulesError, match=error):
+        parse_rules(data, source="crisis_rules.yml")
+
+
+def test_the_loader_accepts_the_rule_file_unchanged() -> None:
+    rule_set = parse_rules(copy.deepcopy(RAW_RULES))
+    assert [rule.id for rule in rule_set.rules] == [rule.id for rule in RULES]
+    assert rule_set.examples[FIRST_RULE].match
+
+
+def test_the_loader_names_the_file_for_unreadable_or_non_yaml_files(tmp_path: Path) -> None:
+    broken = tmp_path / "crisis_rules.yml"
+    broken.write_text("rules: [\n", encoding="utf-8")
+    with pytest.raises(CrisisRulesError, match=r"crisis_rules\.yml: not valid YAML"):
+        load_rules(broken)
+    with pytest.raises(CrisisRulesError, match=r"missing\.yml: cannot read the crisis rules"):
+        load_rules(tmp_path / "missing.yml")
+    not_a_mapping = tmp_path / "list.yml"
+    not_a_mapping.write_text("- id: x\n", encoding="utf-8")
+    with pytest.raises(CrisisRulesError, match=r"list\.yml: top level: expected a mapping"):
+        load_rules(not_a_mapping)

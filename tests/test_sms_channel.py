@@ -16,9 +16,9 @@ import requests
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from bot.db import session_scope
-from bot.models import Alert, Escalation, Lead, SmsContact, SmsOptOut
-from bot.sms import conversation_id
+from bot.channels.sms_text import conversation_id
+from bot.store.db import session_scope
+from bot.store.models import Alert, Escalation, Lead, SmsContact, SmsOptOut
 from tests.conftest import API_TOKEN, SMS_ENV, Stack
 
 pytestmark = pytest.mark.e2e

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.models import Alert
-from bot.outbox import SMS_COMPLIANCE, deliver_due, deliver_now, enqueue_sms
-from bot.sms import (
+from bot.channels.sms_text import (
     choices_text,
     conversation_id,
     keyword,
@@ -15,7 +13,9 @@ from bot.sms import (
     render_turn,
     split_sms,
 )
-from bot.sms_store import opt_in, opt_out
+from bot.staff.outbox import SMS_COMPLIANCE, deliver_due, deliver_now, enqueue_sms
+from bot.store.models import Alert
+from bot.store.sms_contacts import opt_in, opt_out
 
 NUMBER = "+14158675309"
 

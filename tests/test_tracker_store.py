@@ -20,7 +20,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_store import ClinicTrackerStore
+from bot.store.tracker_store import ClinicTrackerStore
 from tests.conftest import postgres_database
 
 DOMAIN = Domain.from_yaml(

@@ -21,8 +21,8 @@ from sqlalchemy import select
 
 from bot.channels.widget import WIDGET_DIR
 from bot.config import load_settings
-from bot.db import session_scope
-from bot.models import AnswerServed
+from bot.store.db import session_scope
+from bot.store.models import AnswerServed
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Stack
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ channel trusts any caller and replies inline; this one:
   configured to call, so it also works behind a proxy or tunnel) and answers
   403 to anything else, before reading or storing anything;
 * handles STOP/START/HELP before the bot sees the message;
-* uses the keyed hash of the number as the conversation id (bot.sms);
+* uses the keyed hash of the number as the conversation id (bot.channels.sms_text);
 * answers Twilio at once with empty TwiML and sends the replies as outbox rows
   (retried by the worker), tried immediately in the background.
 
@@ -30,11 +30,7 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 
 from bot.channels.guard import MessageGuard, Verdict
-from bot.config import PLACEHOLDER_SECRETS, Settings, get_settings
-from bot.db import session_scope
-from bot.outbox import SMS_COMPLIANCE, SMS_REPLY, deliver_now, enqueue_sms
-from bot.sms import (
-    CHANNEL,
+from bot.channels.sms_text import (
     HELP_KEYWORDS,
     START_IF_OPTED_OUT,
     START_KEYWORDS,
@@ -45,7 +41,10 @@ from bot.sms import (
     pick_choice,
     render_turn,
 )
-from bot.sms_store import opt_in, opt_out, remember_contact, save_choices
+from bot.config import PLACEHOLDER_SECRETS, SMS_CHANNEL, Settings, get_settings
+from bot.staff.outbox import SMS_COMPLIANCE, SMS_REPLY, deliver_now, enqueue_sms
+from bot.store.db import session_scope
+from bot.store.sms_contacts import opt_in, opt_out, remember_contact, save_choices
 
 logger = logging.getLogger(__name__)
 
@@ -119,10 +118,10 @@ class SmsCollector(CollectingOutputChannel):
 
     @classmethod
     def name(cls) -> str:
-        return CHANNEL
+        return SMS_CHANNEL
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        # Keep a message whole: bot.sms splits it for SMS at sentence boundaries.
+        # Keep a message whole: bot.channels.sms_text splits it for SMS at sentence boundaries.
         await self._persist_message(self._message(recipient_id, text=text.strip()))
 
 
@@ -131,7 +130,7 @@ class TwilioSmsInput(InputChannel):
 
     @classmethod
     def name(cls) -> str:
-        return CHANNEL
+        return SMS_CHANNEL
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> TwilioSmsInput:
@@ -261,7 +260,7 @@ class TwilioSmsInput(InputChannel):
         s = self.settings
         collector = SmsCollector()
         try:
-            await on_new_message(UserMessage(text, collector, sender, input_channel=CHANNEL))
+            await on_new_message(UserMessage(text, collector, sender, input_channel=SMS_CHANNEL))
         except Exception:
             logger.exception("SMS turn failed in conversation %s", sender[:10])
         try:

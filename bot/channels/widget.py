@@ -3,7 +3,7 @@
 Registered in `credentials.yml` as `bot.channels.widget.WidgetInput`. Routes,
 under `/webhooks/widget/`:
 
-* `GET widget.js`, `GET widget.css`: the embeddable widget (`bot/widget/`);
+* `GET widget.js`, `GET widget.css`: the embeddable widget (`bot/channels/widget_assets/`);
 * `GET demo`: a page showing the one-tag embed;
 * `POST webhook`: same JSON contract as Rasa's REST channel
   (`{"sender", "message"}` in, list of bot messages out);
@@ -38,7 +38,7 @@ from bot.config import get_settings
 
 logger = logging.getLogger(__name__)
 
-WIDGET_DIR = Path(__file__).resolve().parent.parent / "widget"
+WIDGET_DIR = Path(__file__).resolve().parent / "widget_assets"
 ASSETS = {
     "widget.js": "application/javascript; charset=utf-8",
     "widget.css": "text/css; charset=utf-8",

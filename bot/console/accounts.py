@@ -14,8 +14,8 @@ from sqlalchemy import func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.config import PLACEHOLDER_SECRETS, Settings
-from bot.db import session_scope
-from bot.models import StaffUser, utcnow
+from bot.store.db import session_scope
+from bot.store.models import StaffUser, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, Optional
 
 from bot.config import PLACEHOLDER_SECRETS, Settings
 from bot.console import accounts, queries
-from bot.db import session_scope
+from bot.store.db import session_scope
 
 logger = logging.getLogger(__name__)
 

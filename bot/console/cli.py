@@ -44,7 +44,7 @@ def _read_password(from_stdin: bool) -> str:
 
 def _create_user(args: argparse.Namespace) -> int:
     from bot.console.accounts import AccountError, create_user
-    from bot.db import init_db
+    from bot.store.db import init_db
 
     settings = get_settings()
     password = _read_password(args.password_stdin)

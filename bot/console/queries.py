@@ -22,7 +22,7 @@ from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, fu
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
-from bot.models import (
+from bot.store.models import (
     ContentItem,
     Escalation,
     Handoff,

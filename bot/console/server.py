@@ -7,7 +7,7 @@ import logging
 from bot.config import Settings
 from bot.console.accounts import seed_from_settings
 from bot.console.app import create_app
-from bot.db import init_db
+from bot.store.db import init_db
 
 logger = logging.getLogger(__name__)
 

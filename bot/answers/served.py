@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.config import Settings
-from bot.content_store import current_item, fill_placeholders
-from bot.db import session_scope
-from bot.models import AnswerServed, UnansweredQuestion
-from bot.sms import CHANNEL as SMS_CHANNEL
+from bot.answers.content_store import current_item, fill_placeholders
+from bot.config import SMS_CHANNEL, Settings
+from bot.store.db import session_scope
+from bot.store.models import AnswerServed, UnansweredQuestion
 
 WEB_LIMITS = (
     "General information, not medical advice. Whether ketamine treatment is right "

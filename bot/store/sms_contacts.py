@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.db import session_scope
-from bot.models import SmsContact, SmsOptOut
+from bot.store.db import session_scope
+from bot.store.models import SmsContact, SmsOptOut
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,12 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot import heartbeat
 from bot.config import Settings
-from bot.db import session_scope
-from bot.models import Alert, utcnow
-from bot.notifiers import Notifier, configured_targets, notifiers
-from bot.sms_store import is_opted_out
+from bot.ops import heartbeat
+from bot.staff.notifiers import Notifier, configured_targets, notifiers
+from bot.store.db import session_scope
+from bot.store.models import Alert, utcnow
+from bot.store.sms_contacts import is_opted_out
 
 logger = logging.getLogger(__name__)
 

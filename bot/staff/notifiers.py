@@ -72,7 +72,7 @@ class TwilioSmsNotifier:
         self._settings = settings
 
     def send(self, target: str, subject: str, body: str) -> None:
-        from bot.twilio_api import send_sms
+        from bot.staff.twilio_api import send_sms
 
         send_sms(self._settings, to=target, body=f"{subject}: {body}"[:1500])
 
@@ -86,7 +86,7 @@ class PatientSmsNotifier:
         self._settings = settings
 
     def send(self, target: str, subject: str, body: str) -> None:
-        from bot.twilio_api import send_sms
+        from bot.staff.twilio_api import send_sms
 
         send_sms(self._settings, to=target, body=body)
 

@@ -1,11 +1,11 @@
 """Rasa NLU component that picks which approved content item answers an FAQ question.
 
 It replaces Rasa's ResponseSelector for the `faq` retrieval intent with the
-TF-IDF + logistic regression of bot/linear_text.py: on our few dozen
+TF-IDF + logistic regression of bot/nlu/linear_text.py: on our few dozen
 phrasings per item it is more accurate on held-out questions, trains in
 seconds instead of minutes and predicts in microseconds. Its output has the
 ResponseSelector's shape (`response_selector.faq.response.intent_response_key`
-and `confidence`), so `utter_faq`, bot/nlg.py and Rasa's tooling read it as
+and `confidence`), so `utter_faq`, bot/answers/nlg.py and Rasa's tooling read it as
 usual.
 
 It also holds the one rule for answering: when the chosen item's probability
@@ -25,7 +25,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, INTENT_RESPONS
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.linear_text import LinearTextComponent
+from bot.nlu.linear_text import LinearTextComponent
 
 SELECTOR_KEY = "response_selector"
 RANKING_LENGTH = 5

@@ -9,8 +9,8 @@ their weighted coefficient rows summed. That gives the same probabilities as
 of milliseconds, because scikit-learn's per-call validation and FeatureUnion
 machinery dominate on a single short message.
 
-Two components use it: `bot.intent_classifier.IntentClassifier` (every
-intent) and `bot.content_selector.ContentSelector` (which approved item
+Two components use it: `bot.nlu.intent_classifier.IntentClassifier` (every
+intent) and `bot.nlu.content_selector.ContentSelector` (which approved item
 answers an FAQ question).
 """
 

@@ -18,7 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from bot.db import Base
+from bot.store.db import Base
 
 
 def utcnow() -> datetime:

@@ -42,7 +42,7 @@ def rasa_command(settings: Settings, model: Path) -> list[str]:
         # The HTTP API exposes conversations: only ever on, with a token.
         command += ["--enable-api", "--auth-token", settings.rasa_api_token]
     if settings.is_production:
-        # JSON logs with phone numbers, emails and message text masked (bot/logging_setup.py).
+        # JSON logs with phone numbers, emails and message text masked (bot/ops/logging_setup.py).
         command += ["--logging-config-file", str(RASA_LOGGING_CONFIG)]
     return command
 

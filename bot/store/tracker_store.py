@@ -22,7 +22,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 
-from bot.db import get_engine
+from bot.store.db import get_engine
 
 CACHED_CONVERSATIONS = 2000
 

@@ -14,10 +14,10 @@ import phonenumbers
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.db import session_scope
-from bot.escalation import alert_text
-from bot.models import Handoff, Lead, utcnow
-from bot.outbox import enqueue
+from bot.staff.escalation import alert_text
+from bot.staff.outbox import enqueue
+from bot.store.db import session_scope
+from bot.store.models import Handoff, Lead, utcnow
 
 DUPLICATE_WINDOW = timedelta(days=1)
 MAX_NEW_LEADS_PER_CONVERSATION_PER_DAY = 3

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.answers import selected_content
+from bot.answers.content_store import TOPICS, read_content
+from bot.answers.served import selected_content
 from bot.config import PROJECT_ROOT
-from bot.content_store import TOPICS, read_content
 from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT
 from bot.safety.evaluate import load_eval_set
 
@@ -32,7 +32,7 @@ FALLBACK = "(fallback)"
 
 def faq_threshold() -> float:
     """The ContentSelector's answering threshold, as configured in config.yml."""
-    from bot.content_selector import ContentSelector
+    from bot.nlu.content_selector import ContentSelector
 
     pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
     config = next(c for c in pipeline if c["name"].endswith("ContentSelector"))

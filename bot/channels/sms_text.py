@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 
 import phonenumbers
 
-CHANNEL = "twilio_sms"
-
 # Carrier/CTIA keywords, matched only when they are the whole message.
 STOP_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 START_KEYWORDS = frozenset({"START", "UNSTOP"})

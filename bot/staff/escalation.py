@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.db import session_scope
-from bot.models import Escalation, utcnow
-from bot.outbox import enqueue
+from bot.staff.outbox import enqueue
+from bot.store.db import session_scope
+from bot.store.models import Escalation, utcnow
 
 
 def alert_text(

@@ -1,10 +1,10 @@
-"""Rasa NLU intent classifier: TF-IDF + logistic regression (bot/linear_text.py).
+"""Rasa NLU intent classifier: TF-IDF + logistic regression (bot/nlu/linear_text.py).
 
 It stands in for DIET. On this assistant's short single-sentence messages it
 is as accurate on held-out data (see `make eval`), trains in seconds, and
 classifies a message in well under a millisecond without TensorFlow, which
 is most of what makes a turn fast (see `make bench`). Retrieval intents are
-learnt as their base intent (`faq/<id>` as `faq`); bot/content_selector.py
+learnt as their base intent (`faq/<id>` as `faq`); bot/nlu/content_selector.py
 picks the item.
 """
 
@@ -18,7 +18,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.linear_text import LinearTextComponent
+from bot.nlu.linear_text import LinearTextComponent
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)

@@ -27,8 +27,8 @@ from sqlalchemy import MetaData, Table, and_, delete, func, inspect, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 
-from bot.db import get_engine
-from bot.models import (
+from bot.store.db import get_engine
+from bot.store.models import (
     Alert,
     AnswerServed,
     Escalation,

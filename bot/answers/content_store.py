@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.config import CONTENT_DIR, PROJECT_ROOT, Clinic
-from bot.models import ContentItem
+from bot.store.models import ContentItem
 
 TOPICS = (
     "how_it_works",
@@ -294,7 +294,7 @@ def check_content(
 def render_training_data(items: list[Content]) -> str:
     """The generated NLU file: one retrieval intent `faq/<id>` per approved item.
 
-    The real answer is sent from the database by bot/nlg.py. The `responses`
+    The real answer is sent from the database by bot/answers/nlg.py. The `responses`
     entries are only what Rasa would say if that NLG were not configured: that
     the answer cannot be looked up, never a guess.
     """

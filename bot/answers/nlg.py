@@ -24,7 +24,7 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
-from bot.answers import FAQ_INTENT, answer_for, record_unanswered, selected_content
+from bot.answers.served import FAQ_INTENT, answer_for, record_unanswered, selected_content
 from bot.config import get_settings
 
 logger = logging.getLogger(__name__)

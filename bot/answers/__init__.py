@@ -1,0 +1,1 @@
+"""Answering: vetted content, the NLG that renders it, and the audit of what was served."""

@@ -1,0 +1,1 @@
+"""Understanding: the trained NLU components (intent, content item) and their text features."""

@@ -1,0 +1,1 @@
+"""Operations: the process runner, logging and the worker heartbeat."""

@@ -1,0 +1,1 @@
+"""Storage: database engine and sessions, the tables, Rasa's tracker and lock stores, retention."""
