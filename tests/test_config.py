@@ -26,6 +26,7 @@ SECRET_VARS = (
     "SMTP_PASSWORD",
     "DATABASE_URL",
     "REDIS_URL",
+    "ACTION_SERVER_TOKEN",
 )
 
 
@@ -36,6 +37,7 @@ def prod(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("APP_ENV", "production")
     monkeypatch.setenv("CONSOLE_SECRET_KEY", GOOD_KEY)
+    monkeypatch.setenv("ACTION_SERVER_TOKEN", GOOD_KEY)
     get_settings.cache_clear()
     yield monkeypatch
     get_settings.cache_clear()
@@ -60,6 +62,13 @@ def test_console_secret_key_must_be_real(prod: pytest.MonkeyPatch, value: str) -
     prod.setenv("CONSOLE_SECRET_KEY", value)
     [problem] = problems()
     assert problem.startswith("CONSOLE_SECRET_KEY")
+
+
+@pytest.mark.parametrize("value", ["", "change-me", "placeholder", "short"])
+def test_action_server_token_is_required(prod: pytest.MonkeyPatch, value: str) -> None:
+    prod.setenv("ACTION_SERVER_TOKEN", value)
+    [problem] = problems()
+    assert problem.startswith("ACTION_SERVER_TOKEN")
 
 
 def test_rasa_api_token_may_be_off_but_never_a_placeholder(prod: pytest.MonkeyPatch) -> None:
@@ -138,7 +147,13 @@ def run_bot(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
 
 @pytest.mark.parametrize(
     "command",
-    [("run",), ("outbox", "work", "--once"), ("console", "serve"), ("config", "check")],
+    [
+        ("run",),
+        ("outbox", "work", "--once"),
+        ("console", "serve"),
+        ("actions", "serve"),
+        ("config", "check"),
+    ],
 )
 def test_entry_points_exit_2_with_a_clear_message(command: tuple[str, ...], tmp_path) -> None:  # type: ignore[no-untyped-def]
     result = run_bot(
@@ -161,6 +176,7 @@ def test_config_check_passes_with_real_secrets(tmp_path) -> None:  # type: ignor
         env={
             "APP_ENV": "production",
             "CONSOLE_SECRET_KEY": GOOD_KEY,
+            "ACTION_SERVER_TOKEN": GOOD_KEY,
             "DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}",
         },
     )

@@ -79,7 +79,7 @@ def test_compose_services_and_wiring() -> None:
         conditions = services[name]["depends_on"]
         assert conditions["postgres"]["condition"] == "service_healthy"
         assert conditions["redis"]["condition"] == "service_healthy"
-    assert services["actions"]["command"][:3] == ["rasa", "run", "actions"]
+    assert services["actions"]["command"] == ["python", "-m", "bot", "actions", "serve"]
     assert services["outbox"]["command"] == ["python", "-m", "bot", "outbox", "work"]
     assert services["console"]["command"] == ["python", "-m", "bot", "console", "serve"]
     assert services["rasa"]["deploy"]["replicas"] >= 2

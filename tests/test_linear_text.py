@@ -1,11 +1,11 @@
-"""The fast scorer must give exactly scikit-learn's probabilities."""
+"""The fast scorer must give exactly scikit-learn's probabilities, with and without embeddings."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bot.nlu.linear_text import LinearTextModel, fit_pipeline
+from bot.nlu.linear_text import feature_matrix, fit
 
 TEXTS = [
     "what are the side effects",
@@ -28,21 +28,42 @@ PROBES = [
 ]
 
 
+RNG = np.random.default_rng(7)
+DENSE = RNG.normal(size=(len(TEXTS), 6))
+PROBE_DENSE = RNG.normal(size=(len(PROBES), 6))
+
+
+@pytest.mark.parametrize("dense", [None, DENSE])
 @pytest.mark.parametrize(
     ("labels", "c"), [(LABELS, 10.0), (["a" if x == "side" else "b" for x in LABELS], 1.0)]
 )
-def test_probabilities_equal_predict_proba(labels: list[str], c: float) -> None:
-    pipeline = fit_pipeline(TEXTS, labels, c)
-    model = LinearTextModel(pipeline)
-    assert model.labels == [str(x) for x in pipeline.classes_]
-    for probe in PROBES:
+def test_probabilities_equal_predict_proba(
+    labels: list[str], c: float, dense: np.ndarray | None
+) -> None:
+    model = fit(TEXTS, labels, c, dense, dense_weight=2.0)
+    assert model.labels == [str(x) for x in model.classifier.classes_]
+    for i, probe in enumerate(PROBES):
+        vector = None if dense is None else PROBE_DENSE[i]
+        matrix = feature_matrix(
+            model.features, [probe], None if vector is None else vector[None, :], 2.0
+        )
         np.testing.assert_allclose(
-            model.probabilities(probe), pipeline.predict_proba([probe])[0], atol=1e-9
+            model.probabilities(probe, vector),
+            model.classifier.predict_proba(matrix)[0],
+            atol=1e-9,
         )
 
 
+def test_the_embedding_changes_the_prediction() -> None:
+    """A message with no known n-gram is classified by its embedding alone."""
+    dense = np.array([[1.0, 0.0] if label == "side" else [0.0, 1.0] for label in LABELS])
+    model = fit(TEXTS, ["side" if x == "side" else "other" for x in LABELS], 10.0, dense, 3.0)
+    assert model.ranking("qqqq", 1, np.array([1.0, 0.0]))[0][0] == "side"
+    assert model.ranking("qqqq", 1, np.array([0.0, 1.0]))[0][0] == "other"
+
+
 def test_ranking_is_best_first_and_truncated() -> None:
-    model = LinearTextModel(fit_pipeline(TEXTS, LABELS, 10.0))
+    model = fit(TEXTS, LABELS, 10.0)
     ranking = model.ranking("how much is it", 2)
     assert [label for label, _ in ranking][0] == "cost"
     assert len(ranking) == 2 and ranking[0][1] >= ranking[1][1]

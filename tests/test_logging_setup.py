@@ -178,7 +178,11 @@ def test_runner_adds_the_logging_config_only_in_production() -> None:
 
     def settings(env: str) -> SimpleNamespace:
         return SimpleNamespace(
-            environment=env, is_production=env == "production", rasa_port=5005, rasa_api_token=""
+            environment=env,
+            is_production=env == "production",
+            rasa_host="127.0.0.1",
+            rasa_port=5005,
+            rasa_api_token="",
         )
 
     prod = rasa_command(settings("production"), Path("m.tar.gz"))  # type: ignore[arg-type]

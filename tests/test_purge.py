@@ -152,6 +152,7 @@ def test_purge_deletes_old_rows_and_reports_counts(url: str) -> None:
     assert report.counts == {
         "events": 2,
         "status_changes": 1,
+        "escalation_messages": 0,
         "escalations": 1,
         "handoffs": 1,
         "leads": 1,
@@ -159,6 +160,7 @@ def test_purge_deletes_old_rows_and_reports_counts(url: str) -> None:
         "unanswered_questions": 1,
         "answers_served": 1,
         "sms_contacts": 1,
+        "sms_inbound": 0,
     }
     assert report.conversations == 1
     assert report.total == 10

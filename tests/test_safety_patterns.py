@@ -211,17 +211,28 @@ def test_no_eval_text_appears_in_the_crisis_training_data() -> None:
     assert leaked == [], f"eval texts copied into {CRISIS_NLU.name}: {leaked}"
 
 
-def test_model_signal_alone_only_asks() -> None:
-    from bot.safety.detector import CHECK_INTENT, classify
+def test_model_score_tiers() -> None:
+    """Protocol at a high score, the question at a medium one, nothing below."""
+    from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT, classify
 
-    weak_top = [{"name": "crisis", "confidence": 0.3}, {"name": "faq", "confidence": 0.2}]
-    strong_second = [{"name": "faq", "confidence": 0.4}, {"name": "crisis", "confidence": 0.55}]
-    weak_second = [{"name": "faq", "confidence": 0.6}, {"name": "crisis", "confidence": 0.3}]
-    text = "I have been reading about the topic"
-    # A predicted `crisis`, however unsure, never passes as plain `crisis`.
-    assert classify(text, weak_top, 0.5, predicted_intent="crisis")["intent"] == CHECK_INTENT
-    assert classify(text, strong_second, 0.5, predicted_intent="faq")["intent"] == CHECK_INTENT
-    assert classify(text, weak_second, 0.5, predicted_intent="faq") is None
+    text = "I have been reading about the topic"  # no rule matches
+    assert classify(text, 0.95, 0.9, 0.5)["intent"] == CRISIS_INTENT
+    assert classify(text, 0.6, 0.9, 0.5)["intent"] == CHECK_INTENT
+    assert classify(text, 0.4, 0.9, 0.5) is None
+    assert classify(text, None, 0.9, 0.5) is None
+
+
+def test_contact_requests_never_get_the_question() -> None:
+    from bot.safety.detector import CRISIS_INTENT, classify
+
+    text = "can someone call me back"
+    assert classify(text, 0.6, 0.9, 0.5, predicted_intent="request_consultation") is None
+    assert classify(text, 0.6, 0.9, 0.5, predicted_intent="request_human") is None
+    # A high score, or a rule, still runs the protocol.
+    assert classify(text, 0.95, 0.9, 0.5, "request_human")["intent"] == CRISIS_INTENT
+    assert classify("call me, i want to kill myself", 0.0, 0.9, 0.5, "request_human")["intent"] == (
+        CRISIS_INTENT
+    )
 
 
 # --------------------------------------------------------------------------

@@ -43,6 +43,7 @@ STATUSES = ("draft", "approved", "retired")
 REQUIRED_FIELDS = (
     "id",
     "topic",
+    "title",
     "version",
     "status",
     "reviewed_by",
@@ -55,6 +56,7 @@ REQUIRED_FIELDS = (
 MIN_QUESTIONS = 8
 MIN_ITEMS_PER_TOPIC = 2
 SMS_MAX_CHARS = 300
+TITLE_MAX_CHARS = 60
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 PLACEHOLDER_NAMES = frozenset(
     {
@@ -92,6 +94,7 @@ class Content:
 
     id: str
     topic: str
+    title: str  # shown when the bot offers "did you mean…" choices
     version: int
     status: str
     reviewed_by: str
@@ -167,6 +170,7 @@ def _parse_file(path: Path) -> tuple[Content | None, list[str]]:
         Content(
             id=str(raw["id"]),
             topic=str(raw["topic"]),
+            title=str(raw["title"]).strip(),
             version=raw["version"],
             status=str(raw["status"]),
             reviewed_by=str(raw["reviewed_by"]).strip(),
@@ -227,6 +231,8 @@ def check_items(
             problems.append(f"{where}: unknown topic '{item.topic}'")
         if item.status not in STATUSES:
             problems.append(f"{where}: status must be one of {', '.join(STATUSES)}")
+        if len(item.title) > TITLE_MAX_CHARS:
+            problems.append(f"{where}: title is longer than {TITLE_MAX_CHARS} characters")
         if item.status == "retired":
             continue
         if item.reviewed_on < oldest_allowed:
@@ -332,6 +338,7 @@ def load_content(session: Session, items: list[Content]) -> dict[str, int]:
     for item in items:
         values = dict(
             topic=item.topic,
+            title=item.title,
             status=item.status,
             reviewed_by=item.reviewed_by,
             reviewed_on=item.reviewed_on,

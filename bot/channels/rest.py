@@ -1,47 +1,63 @@
 """Rasa's REST channel (`/webhooks/rest/webhook`, SPEC section 4) with input checks.
 
-Same URL and contract as Rasa's built-in `rest` channel; before a message
-reaches the bot it checks the body (UTF-8 JSON object with string `sender`
-and `message`: else 400 with a JSON error), the length and the per-sender
-rate (`bot.channels.guard`).
+Same URL and contract as Rasa's built-in `rest` channel (`{"sender",
+"message"}` in, Rasa's message list out); before a message reaches the bot it
+checks the body (UTF-8 JSON object with string `sender` and `message`, at
+most MAX_REQUEST_BYTES: else 400/413 with a JSON error), crisis language,
+the length and the per-sender rate (`bot.channels.guard`). The input channel
+is always `rest`: a client-supplied `input_channel` or `metadata` is ignored
+(a client must not pass as the SMS channel or write into the tracker). The
+turn runs through `bot.channels.turns.run_turn`, so a user message never gets
+an empty list. Streaming (`?stream=true`) is not offered.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.guard import MessageGuard, Verdict
+from bot.channels.guard import MAX_REQUEST_BYTES, MessageGuard, Verdict
+from bot.channels.turns import install_safeguards, run_turn
 from bot.config import get_settings
 
 MAX_SENDER_CHARS = 128
 
 
-def bad_request(error: str) -> HTTPResponse:
-    return response.json({"error": error}, status=400)
+def bad_request(error: str, status: int = 400) -> HTTPResponse:
+    return response.json({"error": error}, status=status)
 
 
 class GuardedRestInput(RestInput):
-    """The REST channel, refusing malformed, over-long and flooding input."""
+    """The REST channel, refusing malformed and flooding input, never answering with nothing."""
 
     @classmethod
     def name(cls) -> str:
         return "rest"
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
-        guard = MessageGuard(get_settings())
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = Blueprint("custom_webhook_GuardedRestInput", __name__)
+        settings = get_settings()
+        guard = MessageGuard(settings)
 
-        @blueprint.middleware("request")
-        async def check(request: Request) -> HTTPResponse | None:
-            if request.method != "POST" or not request.path.endswith("/webhook"):
-                return None
+        @blueprint.listener("after_server_start")
+        async def safeguards(app: Sanic, _loop: object) -> None:
+            install_safeguards(getattr(app.ctx, "agent", None))
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            if len(request.body or b"") > MAX_REQUEST_BYTES:
+                return bad_request(f"the body must be at most {MAX_REQUEST_BYTES} bytes", 413)
             try:
                 payload = json.loads(request.body.decode("utf-8"))
             except (UnicodeDecodeError, ValueError):
@@ -53,15 +69,27 @@ class GuardedRestInput(RestInput):
                 return bad_request(f"sender must be a string of 1 to {MAX_SENDER_CHARS} characters")
             if not isinstance(text, str):
                 return bad_request("message must be a string")
-            verdict = guard.check(sender, text)
-            if verdict is Verdict.RATE_LIMITED:
+            admission = await guard.admit(sender, text)
+            if admission.verdict is Verdict.RATE_LIMITED:
                 return response.json(
-                    {"error": guard.reply_for(verdict)},
+                    {"error": guard.reply_for(admission.verdict)},
                     status=429,
-                    headers={"Retry-After": str(get_settings().rate_limit_window_seconds)},
+                    headers={"Retry-After": str(settings.rate_limit_window_seconds)},
                 )
-            if verdict is not Verdict.OK:
-                return response.json([{"recipient_id": sender, "text": guard.reply_for(verdict)}])
-            return None
+            if admission.verdict is not Verdict.OK:
+                reply = guard.reply_for(admission.verdict)
+                return response.json([{"recipient_id": sender, "text": reply}])
+            messages = await run_turn(
+                request.app,
+                on_new_message,
+                settings=settings,
+                sender=sender,
+                text=admission.text,
+                channel=self.name(),
+                collector=CollectingOutputChannel(),
+                crisis=admission.crisis,
+                cut=admission.cut,
+            )
+            return response.json(messages)
 
         return blueprint

@@ -7,10 +7,16 @@ channel trusts any caller and replies inline; this one:
 * verifies `X-Twilio-Signature` against SMS_PUBLIC_URL (the URL Twilio is
   configured to call, so it also works behind a proxy or tunnel) and answers
   403 to anything else, before reading or storing anything;
-* handles STOP/START/HELP before the bot sees the message;
+* processes each MessageSid once: a replayed (or retried) request gets empty
+  TwiML and no second reply (`sms_inbound`);
+* handles STOP/START/HELP before the bot sees the message; HELP is answered
+  even while the number is opted out, and a crisis message from an opted-out
+  number is recorded as an escalation with staff alerted (nothing is sent to
+  the person, as STOP requires);
 * uses the keyed hash of the number as the conversation id (bot.channels.sms_text);
 * answers Twilio at once with empty TwiML and sends the replies as outbox rows
-  (retried by the worker), tried immediately in the background.
+  (retried by the worker), tried immediately in the background; the turn runs
+  through `bot.channels.turns.run_turn`, so a message never goes unanswered.
 
 Settings come from `bot.config` (TWILIO_*, SMS_*), not from credentials.yml,
 so an unconfigured channel still lets Rasa start (and rejects every request).
@@ -29,7 +35,8 @@ from sanic import Blueprint, response
 from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 
-from bot.channels.guard import MessageGuard, Verdict
+from bot.answers.crisis import CrisisTurn, record_crisis_turn
+from bot.channels.guard import Admission, MessageGuard, Verdict, read_for_crisis
 from bot.channels.sms_text import (
     HELP_KEYWORDS,
     START_IF_OPTED_OUT,
@@ -41,15 +48,25 @@ from bot.channels.sms_text import (
     pick_choice,
     render_turn,
 )
+from bot.channels.turns import install_safeguards, run_turn
 from bot.config import PLACEHOLDER_SECRETS, SMS_CHANNEL, Settings, get_settings
 from bot.staff.outbox import SMS_COMPLIANCE, SMS_REPLY, deliver_now, enqueue_sms
 from bot.store.db import session_scope
-from bot.store.sms_contacts import opt_in, opt_out, remember_contact, save_choices
+from bot.store.sms_contacts import (
+    first_delivery,
+    opt_in,
+    opt_out,
+    remember_contact,
+    save_choices,
+)
 
 logger = logging.getLogger(__name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response/>'
 MIN_SECRET_LENGTH = 16
+OPTED_OUT_NOTE = (
+    "NOTHING was sent to this person: the number opted out of SMS (STOP). Call them; do not text."
+)
 
 
 def stop_text(settings: Settings) -> str:
@@ -176,6 +193,10 @@ class TwilioSmsInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         webhook = Blueprint("twilio_sms_webhook", __name__)
 
+        @webhook.listener("after_server_start")
+        async def safeguards(app: Any, _loop: object) -> None:
+            install_safeguards(getattr(app.ctx, "agent", None))
+
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
@@ -187,6 +208,10 @@ class TwilioSmsInput(InputChannel):
                 return response.text("Forbidden", status=403)
             if missing_settings(self.settings):
                 return response.text("SMS channel not configured", status=503)
+            sid = form_params(request).get("MessageSid") or ""
+            if sid and not await asyncio.to_thread(first_delivery, sid):
+                logger.info("SMS webhook for an already received MessageSid; not processed again")
+                return response.text(EMPTY_TWIML, content_type="text/xml")
             await self._receive(request, on_new_message)
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
@@ -222,45 +247,83 @@ class TwilioSmsInput(InputChannel):
             logger.info("SMS conversation %s opted in", short)
             await self._send(number, [start_text(s)], state.contact_id, SMS_COMPLIANCE)
             return
-        if state.opted_out:
-            logger.info("Ignored a message from opted-out SMS conversation %s", short)
+        if word in HELP_KEYWORDS:  # answered whatever the opt-out (carrier rules)
+            kind = SMS_COMPLIANCE if state.opted_out else SMS_REPLY
+            await self._send(number, [help_text(s)], state.contact_id, kind)
             return
-        if word in HELP_KEYWORDS:
-            await self._send(number, [help_text(s)], state.contact_id, SMS_REPLY)
+        if state.opted_out:
+            await self._opted_out_message(sender, number, body, form.get("MessageSid") or "")
             return
         if not body:
             if pictures:
                 await self._send(number, [picture_text(s)], state.contact_id, SMS_REPLY)
             return
         text = pick_choice(body, state.choices) or body
-        verdict = self.guard.check(sender, text)
-        if verdict is Verdict.RATE_LIMITED:
+        admission = await self.guard.admit(sender, text)
+        if admission.verdict is Verdict.RATE_LIMITED:
             logger.warning("SMS conversation %s is rate-limited; message dropped", short)
             return
-        if verdict is not Verdict.OK:
-            await self._send(number, [self.guard.reply_for(verdict)], state.contact_id, SMS_REPLY)
+        if admission.verdict is not Verdict.OK:
+            reply = self.guard.reply_for(admission.verdict)
+            await self._send(number, [reply], state.contact_id, SMS_REPLY)
             return
         logger.info("SMS message in conversation %s", short)
         task = asyncio.create_task(
-            self._converse(on_new_message, sender, number, text, state.contact_id, pictures > 0)
+            self._converse(
+                request.app, on_new_message, sender, number, admission, state.contact_id, pictures
+            )
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def _opted_out_message(self, sender: str, number: str, body: str, sid: str) -> None:
+        """A number that sent STOP gets nothing, but a crisis still reaches staff."""
+        text = await asyncio.to_thread(read_for_crisis, body, self.settings.max_message_chars)
+        if text is None:
+            logger.info("Ignored a message from opted-out SMS conversation %s", sender[:10])
+            return
+        turn = CrisisTurn(
+            sender,
+            SMS_CHANNEL,
+            sid or None,
+            text,
+            "pattern (opted-out SMS)",
+            note=OPTED_OUT_NOTE,
+            resources_given=False,
+        )
+        escalation_id = await record_crisis_turn(self.settings, turn)
+        logger.warning(
+            "Crisis message from opted-out SMS conversation %s: escalation #%s, nothing sent",
+            sender[:10],
+            escalation_id if escalation_id is not None else "(retrying)",
+        )
+
     async def _converse(
         self,
+        app: Any,
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
         sender: str,
         number: str,
-        text: str,
+        admission: Admission,
         contact_id: int,
-        with_picture: bool,
+        pictures: int,
     ) -> None:
         """Run the bot turn and queue its replies as SMS (never raises)."""
         s = self.settings
         collector = SmsCollector()
+        with_picture = pictures > 0
         try:
-            await on_new_message(UserMessage(text, collector, sender, input_channel=SMS_CHANNEL))
+            await run_turn(
+                app,
+                on_new_message,
+                settings=s,
+                sender=sender,
+                text=admission.text,
+                channel=SMS_CHANNEL,
+                collector=collector,
+                crisis=admission.crisis,
+                cut=admission.cut,
+            )
         except Exception:
             logger.exception("SMS turn failed in conversation %s", sender[:10])
         try:

@@ -13,7 +13,10 @@ Why a channel of our own instead of `rest:`: the browser is untrusted, so this
 one restricts CORS to the configured origins (`WEB_ALLOWED_ORIGINS`), rejects
 bad input with a 4xx JSON error, never lets a traceback reach the page, and
 fixes the input channel name to "widget" (a client cannot pretend to be the
-SMS channel or attach metadata to the tracker).
+SMS channel or attach metadata to the tracker). A long message is accepted
+(up to MAX_REQUEST_BYTES), checked whole for crisis language, cut and
+answered (`bot.channels.guard`); the turn runs through
+`bot.channels.turns.run_turn`, so a message never gets an empty list.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.guard import MessageGuard, Verdict
+from bot.channels.guard import MAX_REQUEST_BYTES, Admission, MessageGuard, Verdict
+from bot.channels.turns import install_safeguards, run_turn
 from bot.config import get_settings
 
 logger = logging.getLogger(__name__)
@@ -49,7 +53,7 @@ DEMO_SERVER_MARK = "__WIDGET_SERVER__"
 # The widget sends a random UUID; accept any similar opaque id, nothing else.
 SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 HOST_PATTERN = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
-MAX_BODY_BYTES = 16 * 1024
+MAX_BODY_BYTES = MAX_REQUEST_BYTES
 PREFLIGHT_MAX_AGE = "600"
 
 try:  # Rasa installs Sanic-CORS on every app; tell it we set our own headers.
@@ -123,8 +127,8 @@ class WidgetInput(RestInput):
 
     # ---- input validation ---------------------------------------------------
 
-    def parse_body(self, request: Request) -> tuple[str, str] | HTTPResponse:
-        """(sender, message) from the request, or the 4xx error to send back."""
+    async def parse_body(self, request: Request) -> tuple[str, Admission] | HTTPResponse:
+        """(sender, admitted message) from the request, or the response to send back."""
         body = request.body or b""
         if len(body) > MAX_BODY_BYTES:
             return error(413, "request_too_large", "The request is too large.")
@@ -139,33 +143,41 @@ class WidgetInput(RestInput):
             return error(400, "invalid_sender", "A valid conversation id is required.")
         if not isinstance(message, str) or not message.strip():
             return error(400, "missing_message", "A message is required.")
-        verdict = self.guard.check(sender, message)
-        if verdict is Verdict.RATE_LIMITED:
-            return error(429, "rate_limited", self.guard.reply_for(verdict))
-        if verdict is not Verdict.OK:  # too long: a clear reply in the chat
-            return response.json([{"recipient_id": sender, "text": self.guard.reply_for(verdict)}])
-        return sender, message
+        admission = await self.guard.admit(sender, message)
+        if admission.verdict is Verdict.RATE_LIMITED:
+            return error(429, "rate_limited", self.guard.reply_for(admission.verdict))
+        if admission.verdict is not Verdict.OK:
+            reply = self.guard.reply_for(admission.verdict)
+            return response.json([{"recipient_id": sender, "text": reply}])
+        return sender, admission
 
     async def handle_message(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], sender: str, text: str
+        self,
+        request: Request,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        sender: str,
+        admission: Admission,
     ) -> HTTPResponse:
-        """Run the turn; log failures here and give the browser only a safe error."""
+        """Run the turn (never an empty reply); a timeout gives the browser a safe error."""
         collector = CollectingOutputChannel()
         try:
-            await on_new_message(
-                UserMessage(text, collector, sender, input_channel=self.name(), metadata=None)
+            messages = await run_turn(
+                request.app,
+                on_new_message,
+                settings=self.guard.settings,
+                sender=sender,
+                text=admission.text,
+                channel=self.name(),
+                collector=collector,
+                crisis=admission.crisis,
+                cut=admission.cut,
             )
         except CancelledError:
             logger.error("widget: message handling timed out for %s", sender)
             if not collector.messages:
                 return error(504, "timeout", "The assistant took too long to answer.")
-        except Exception:
-            logger.exception("widget: message handling failed for %s", sender)
-            # Whatever was already said (the crisis reply comes first) still
-            # reaches the person; otherwise a generic error.
-            if not collector.messages:
-                return error(503, "unavailable", "The assistant is unavailable right now.")
-        return response.json(collector.messages)
+            messages = collector.messages
+        return response.json(messages)
 
     # ---- routes -------------------------------------------------------------
 
@@ -190,6 +202,10 @@ class WidgetInput(RestInput):
         @bp.listener("before_server_start")
         async def install_cors_middleware(app: Sanic, _loop: object) -> None:
             app.request_middleware.appendleft(cors_first)
+
+        @bp.listener("after_server_start")
+        async def safeguards(app: Sanic, _loop: object) -> None:
+            install_safeguards(getattr(app.ctx, "agent", None))
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
@@ -233,11 +249,11 @@ class WidgetInput(RestInput):
                 return error(403, "origin_not_allowed", "This website may not use the chat.")
             headers = self.cors_headers(request)
             try:
-                parsed = self.parse_body(request)
+                parsed = await self.parse_body(request)
                 if isinstance(parsed, HTTPResponse):
                     result = parsed
                 else:
-                    result = await self.handle_message(on_new_message, *parsed)
+                    result = await self.handle_message(request, on_new_message, *parsed)
             except Exception:  # never a traceback in the browser
                 logger.exception("widget: unexpected error")
                 result = error(500, "internal_error", "Something went wrong. Please try again.")

@@ -2,7 +2,10 @@
 
 Every request except the login page and static files needs a signed-in
 staff member: pages redirect to the login page, everything else (JSON, CSV,
-form posts) gets 401. Every form carries a CSRF token (Flask-WTF).
+form posts) gets 401. Every form carries a CSRF token (Flask-WTF). The signed
+session holds the account id and its session version: signing out or changing
+the password bumps the version in the database, which ends every session issued
+before (a copied cookie included).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from flask import (
 from flask_wtf import CSRFProtect, FlaskForm
 from flask_wtf.csrf import CSRFError
 from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import AnyOf, DataRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional
 
 from bot.config import PLACEHOLDER_SECRETS, Settings
 from bot.console import accounts, queries
@@ -55,6 +58,15 @@ class StatusForm(FlaskForm):
 
 class LogoutForm(FlaskForm):
     """Empty: logout is a POST so another site cannot sign staff out."""
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField("Current password", validators=[DataRequired(), Length(max=500)])
+    new = PasswordField("New password", validators=[DataRequired(), Length(max=500)])
+    confirm = PasswordField(
+        "New password again",
+        validators=[DataRequired(), EqualTo("new", message="The new passwords do not match.")],
+    )
 
 
 def secret_key(settings: Settings) -> str:
@@ -89,6 +101,12 @@ def create_app(settings: Settings) -> Flask:
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.extensions["clinic_settings"] = settings
+    if settings.console_trusted_proxies:
+        # Behind N reverse proxies the client address (lockout per address) is the
+        # N-th from the right in X-Forwarded-For; without them it is the peer.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.console_trusted_proxies)  # type: ignore[method-assign]
     tz = settings.clinic.timezone
 
     # Registered before CSRFProtect so a request without a session is refused
@@ -98,9 +116,11 @@ def create_app(settings: Settings) -> Flask:
         g.user_email = None
         user_id = session.get("uid")
         if user_id is not None:
-            g.user_email = accounts.active_user_email(settings.database_url, user_id)
+            g.user_email = accounts.session_user_email(
+                settings.database_url, user_id, session.get("sv")
+            )
             if g.user_email is None:
-                session.clear()
+                session.clear()  # revoked (logout, password change) or account gone
         if request.endpoint in PUBLIC_ENDPOINTS or g.user_email is not None:
             return None
         if request.method == "GET" and request.endpoint not in DATA_ENDPOINTS and wants_html():
@@ -154,14 +174,27 @@ def create_app(settings: Settings) -> Flask:
         form = LoginForm()
         status = 200
         if form.validate_on_submit():
-            result = accounts.authenticate(settings, form.email.data, form.password.data)
+            result = accounts.authenticate(
+                settings, form.email.data, form.password.data, request.remote_addr
+            )
             if result.ok:
                 session.clear()  # a fresh session (and CSRF token) after sign-in
                 session.permanent = True
                 session["uid"] = result.user_id
+                session["sv"] = result.session_version
                 logger.info("Staff sign-in: %s", result.email)
                 return redirect(safe_next(request.args.get("next")))
-            if result.locked_until is not None:
+            if result.address_locked:
+                status = 429
+                logger.warning(
+                    "Console sign-in refused: too many failures from %s", request.remote_addr
+                )
+                flash(
+                    "Too many failed sign-ins from this address: try again in "
+                    f"{settings.console_lockout_minutes} minutes.",
+                    "error",
+                )
+            elif result.locked_until is not None:
                 status = 429
                 flash(
                     "Too many failed sign-ins: this account is locked for "
@@ -177,9 +210,40 @@ def create_app(settings: Settings) -> Flask:
 
     @app.post("/logout")
     def logout() -> Response:
+        # Revoked in the database, so a copy of this cookie stops working too.
+        accounts.revoke_sessions(settings.database_url, session["uid"])
+        logger.info("Staff sign-out: %s (all sessions of the account)", g.user_email)
         session.clear()
         flash("Signed out.", "info")
         return redirect(url_for("login"))
+
+    @app.route("/account/password", methods=["GET", "POST"])
+    def change_password() -> Any:
+        form = PasswordForm()
+        status = 200
+        if form.validate_on_submit():
+            try:
+                version = accounts.change_password(
+                    settings, session["uid"], form.current.data, form.new.data
+                )
+            except accounts.AccountError as exc:
+                status = 400
+                flash(f"Password not changed: {exc}.", "error")
+            else:
+                session["sv"] = version  # this session goes on; all others end
+                flash("Password changed. Every other session was signed out.", "info")
+                return redirect(url_for("overview"))
+        elif request.method == "POST":
+            status = 400
+            for errors in form.errors.values():
+                for error in errors:
+                    flash(str(error), "error")
+        return render_template(
+            "password.html",
+            form=form,
+            title="Change password",
+            min_length=accounts.MIN_PASSWORD_LENGTH,
+        ), status
 
     @app.get("/")
     def overview() -> str:

@@ -21,7 +21,9 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         "--password-stdin", action="store_true", help="read the password from standard input"
     )
     create.add_argument(
-        "--update", action="store_true", help="set a new password (and lift a lockout) if it exists"
+        "--update",
+        action="store_true",
+        help="reset the password if the account exists (lifts a lockout, signs out its sessions)",
     )
     create.set_defaults(func=_create_user)
 
@@ -50,7 +52,13 @@ def _create_user(args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
     init_db(settings.database_url)
     try:
-        user_id = create_user(settings.database_url, args.email, password, update=args.update)
+        user_id = create_user(
+            settings.database_url,
+            args.email,
+            password,
+            update=args.update,
+            min_score=settings.console_min_password_score,
+        )
     except AccountError as exc:
         print(f"create-user: {exc}", file=sys.stderr)
         return 1

@@ -9,9 +9,12 @@ and `confidence`), so `utter_faq`, bot/answers/nlg.py and Rasa's tooling read it
 usual.
 
 It also holds the one rule for answering: when the chosen item's probability
-is below `threshold`, the intent becomes `nlu_fallback`, so the bot says it
-is not sure instead of guessing on a health question. It runs after the
-FallbackClassifier and only on messages still classified as `faq`.
+is below `threshold` but at least `suggest_threshold`, the intent becomes
+`faq_uncertain` and the bot offers the likeliest items ("did you mean…?",
+bot/answers/suggestions.py); below `suggest_threshold` it becomes
+`nlu_fallback`, so the bot says it is not sure instead of guessing on a
+health question. It runs after the FallbackClassifier and only on messages
+still classified as `faq`.
 """
 
 from __future__ import annotations
@@ -21,12 +24,15 @@ from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, INTENT_RESPONSE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, INTENT_RESPONSE_KEY
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.nlu.linear_text import LinearTextComponent
 
+UNCERTAIN_INTENT = (
+    "faq_uncertain"  # the bot offers "did you mean" choices (bot/answers/suggestions.py)
+)
 SELECTOR_KEY = "response_selector"
 RANKING_LENGTH = 5
 
@@ -40,15 +46,16 @@ class ContentSelector(LinearTextComponent):
         return {
             **LinearTextComponent.get_default_config(),
             "retrieval_intent": "faq",
-            "threshold": 0.25,
+            "threshold": 0.5,
+            "suggest_threshold": 0.2,
         }
 
-    def examples(self, training_data: TrainingData) -> Iterable[tuple[str, str]]:
+    def examples(self, training_data: TrainingData) -> Iterable[tuple[Message, str]]:
         prefix = f"{self._config['retrieval_intent']}/"
         for message in training_data.intent_examples:
             key = message.get(INTENT_RESPONSE_KEY) or ""
             if key.startswith(prefix):
-                yield message.get(TEXT), key
+                yield message, key
 
     def process(self, messages: list[Message]) -> list[Message]:
         retrieval_intent = self._config["retrieval_intent"]
@@ -56,15 +63,10 @@ class ContentSelector(LinearTextComponent):
             intent = message.get(INTENT) or {}
             if intent.get("name") != retrieval_intent:
                 continue
-            if self._model is None:
-                ranking = []
-            else:
-                ranking = [
-                    {"intent_response_key": key, "confidence": confidence}
-                    for key, confidence in self._model.ranking(
-                        message.get(TEXT) or "", RANKING_LENGTH
-                    )
-                ]
+            ranking = [
+                {"intent_response_key": key, "confidence": confidence}
+                for key, confidence in self.ranking(message, RANKING_LENGTH)
+            ]
             best = ranking[0] if ranking else {"intent_response_key": None, "confidence": 0.0}
             message.set(
                 SELECTOR_KEY,
@@ -82,15 +84,18 @@ class ContentSelector(LinearTextComponent):
                 },
                 add_to_output=True,
             )
-            if best["confidence"] < float(self._config["threshold"]):
-                fallback = {
-                    "name": DEFAULT_NLU_FALLBACK_INTENT_NAME,
-                    "confidence": intent.get("confidence"),
-                }
-                message.set(INTENT, fallback, add_to_output=True)
-                message.set(
-                    INTENT_RANKING_KEY,
-                    [fallback, *(message.get(INTENT_RANKING_KEY) or [])],
-                    add_to_output=True,
-                )
+            if best["confidence"] >= float(self._config["threshold"]):
+                continue
+            name = (
+                UNCERTAIN_INTENT
+                if best["confidence"] >= float(self._config["suggest_threshold"])
+                else DEFAULT_NLU_FALLBACK_INTENT_NAME
+            )
+            replaced = {"name": name, "confidence": intent.get("confidence")}
+            message.set(INTENT, replaced, add_to_output=True)
+            message.set(
+                INTENT_RANKING_KEY,
+                [replaced, *(message.get(INTENT_RANKING_KEY) or [])],
+                add_to_output=True,
+            )
         return messages

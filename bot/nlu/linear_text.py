@@ -1,17 +1,23 @@
-"""TF-IDF + logistic regression text classifiers as Rasa NLU components.
+"""TF-IDF + sentence-embedding features with logistic regression, as Rasa NLU components.
 
-Trained with scikit-learn (character 1-4-grams within words and word
-uni/bigrams, each TF-IDF block L2-normalised, then a multinomial logistic
-regression) and stored with skops. At prediction time the fitted model is
-scored directly: the message's n-grams are looked up in the vocabularies and
-their weighted coefficient rows summed. That gives the same probabilities as
-`Pipeline.predict_proba` (a test checks it) in tens of microseconds instead
-of milliseconds, because scikit-learn's per-call validation and FeatureUnion
+Sparse features are character 1-4-grams within words and word uni/bigrams
+(each TF-IDF block L2-normalised); dense features are the message's sentence
+embedding from `bot.nlu.sentence_encoder` (384 dimensions, L2-normalised,
+scaled by `dense_weight`). The n-grams know the clinic's own words and
+misspellings seen in training; the embedding knows that "appt" is an
+appointment and that a placebo question is about evidence. A multinomial
+logistic regression (scikit-learn) is trained on both and stored with skops.
+
+At prediction time the fitted model is scored directly: the message's
+n-grams are looked up in the vocabularies and their weighted coefficient rows
+summed, plus the embedding times its coefficient block. That gives the same
+probabilities as scikit-learn's `predict_proba` (a test checks it) in tens of
+microseconds, because scikit-learn's per-call validation and FeatureUnion
 machinery dominate on a single short message.
 
-Two components use it: `bot.nlu.intent_classifier.IntentClassifier` (every
-intent) and `bot.nlu.content_selector.ContentSelector` (which approved item
-answers an FAQ question).
+Components built on it: `bot.nlu.intent_classifier.IntentClassifier`,
+`bot.nlu.content_selector.ContentSelector` and the crisis model in
+`bot.safety.component.CrisisOverride`.
 """
 
 from __future__ import annotations
@@ -27,10 +33,13 @@ import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_union
+from sklearn.pipeline import FeatureUnion, make_union
 
 logger = logging.getLogger(__name__)
 
@@ -42,8 +51,31 @@ def normalise(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]+", " ", text.lower())
 
 
-def fit_pipeline(texts: list[str], labels: list[str], c: float) -> Pipeline:
-    """Fit the TF-IDF + logistic regression pipeline (scikit-learn does the training)."""
+def dense_vector(message: Message) -> np.ndarray | None:
+    """The sentence embedding a dense featurizer put on the message, if any."""
+    _, sentence = message.get_dense_features(TEXT)
+    return None if sentence is None else np.asarray(sentence.features, dtype=np.float64).ravel()
+
+
+def feature_matrix(
+    features: FeatureUnion, texts: list[str], dense: np.ndarray | None, dense_weight: float
+) -> sparse.csr_matrix:
+    """Sparse n-gram blocks followed by the scaled embedding block (when there is one)."""
+    matrix = features.transform(texts)
+    if dense is None or dense_weight == 0.0:
+        return sparse.csr_matrix(matrix)
+    return sparse.hstack([matrix, sparse.csr_matrix(dense * dense_weight)], format="csr")
+
+
+def fit(
+    texts: list[str],
+    labels: list[str],
+    c: float,
+    dense: np.ndarray | None = None,
+    dense_weight: float = 1.0,
+    class_weight: str | None = None,
+) -> LinearTextModel:
+    """Fit the n-gram vectorizers and the logistic regression (scikit-learn does the training)."""
     features = make_union(
         TfidfVectorizer(
             analyzer="char_wb", ngram_range=(1, 4), sublinear_tf=True, preprocessor=normalise
@@ -52,10 +84,11 @@ def fit_pipeline(texts: list[str], labels: list[str], c: float) -> Pipeline:
             analyzer="word", ngram_range=(1, 2), sublinear_tf=True, preprocessor=normalise
         ),
     )
-    pipeline = Pipeline(
-        [("features", features), ("classifier", LogisticRegression(C=c, max_iter=5000))]
-    )
-    return pipeline.fit(texts, labels)
+    features.fit(texts)
+    weight = dense_weight if dense is not None else 0.0
+    classifier = LogisticRegression(C=c, max_iter=5000, class_weight=class_weight)
+    classifier.fit(feature_matrix(features, texts, dense, weight), labels)
+    return LinearTextModel(features, classifier, weight)
 
 
 class _Block:
@@ -79,36 +112,52 @@ class _Block:
 
 
 class LinearTextModel:
-    """Fast scoring of a fitted `fit_pipeline` pipeline."""
+    """Fast scoring of a fitted model (n-gram blocks + optional embedding block)."""
 
-    def __init__(self, pipeline: Pipeline) -> None:
-        self.pipeline = pipeline
-        classifier: LogisticRegression = pipeline.named_steps["classifier"]
+    def __init__(
+        self, features: FeatureUnion, classifier: LogisticRegression, dense_weight: float
+    ) -> None:
+        self.features = features
+        self.classifier = classifier
+        self.dense_weight = dense_weight
         self.labels: list[str] = [str(label) for label in classifier.classes_]
         coef = classifier.coef_.T  # (n_features, n_classes or 1)
         self.binary = coef.shape[1] == 1
         self.intercept = classifier.intercept_
         self.blocks: list[_Block] = []
         start = 0
-        for _, vectorizer in pipeline.named_steps["features"].transformer_list:
+        for _, vectorizer in features.transformer_list:
             size = len(vectorizer.vocabulary_)
             self.blocks.append(_Block(vectorizer, np.ascontiguousarray(coef[start : start + size])))
             start += size
+        self.dense_weights = np.ascontiguousarray(coef[start:]) * dense_weight
 
-    def probabilities(self, text: str) -> np.ndarray:
+    def probabilities(self, text: str, dense: np.ndarray | None = None) -> np.ndarray:
         """Class probabilities in the order of `labels` (= `predict_proba`)."""
         z = self.intercept + sum(block.logits(text) for block in self.blocks)
+        if len(self.dense_weights) and dense is not None:
+            z = z + dense @ self.dense_weights
         if self.binary:
             positive = 1.0 / (1.0 + math.exp(-float(z[0])))
             return np.array([1.0 - positive, positive])
         z = np.exp(z - z.max())
         return z / z.sum()
 
-    def ranking(self, text: str, length: int) -> list[tuple[str, float]]:
+    def ranking(
+        self, text: str, length: int, dense: np.ndarray | None = None
+    ) -> list[tuple[str, float]]:
         """The `length` most likely labels with their probabilities, best first."""
-        row = self.probabilities(text)
+        row = self.probabilities(text, dense)
         order = row.argsort()[::-1][:length]
         return [(self.labels[i], float(row[i])) for i in order]
+
+    def state(self) -> dict[str, Any]:
+        """What is persisted (skops)."""
+        return {
+            "features": self.features,
+            "classifier": self.classifier,
+            "dense_weight": self.dense_weight,
+        }
 
 
 class LinearTextComponent(GraphComponent):
@@ -116,7 +165,7 @@ class LinearTextComponent(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 10.0}
+        return {"C": 10.0, "dense_weight": 1.0, "class_weight": None}
 
     def __init__(
         self,
@@ -154,14 +203,15 @@ class LinearTextComponent(GraphComponent):
         try:
             with model_storage.read_from(resource) as directory:
                 path = directory / MODEL_FILE
-                pipeline = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+                state = sio.load(path, trusted=sio.get_untrusted_types(file=path))
         except ValueError:
             logger.warning("%s has no trained model", cls.__name__)
             return cls(config, model_storage, resource)
-        return cls(config, model_storage, resource, LinearTextModel(pipeline))
+        model = LinearTextModel(state["features"], state["classifier"], state["dense_weight"])
+        return cls(config, model_storage, resource, model)
 
-    def examples(self, training_data: TrainingData) -> Iterable[tuple[str, str]]:
-        """(text, label) pairs to train on."""
+    def examples(self, training_data: TrainingData) -> Iterable[tuple[Message, str]]:
+        """(message, label) pairs to train on."""
         raise NotImplementedError
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -171,12 +221,26 @@ class LinearTextComponent(GraphComponent):
         if len({label for _, label in pairs}) < 2:
             logger.warning("%s needs at least two labels to train", type(self).__name__)
             return self._resource
-        texts, labels = zip(*pairs, strict=True)
-        pipeline = fit_pipeline(list(texts), list(labels), float(self._config["C"]))
-        self._model = LinearTextModel(pipeline)
+        texts = [message.get(TEXT) or "" for message, _ in pairs]
+        vectors = [dense_vector(message) for message, _ in pairs]
+        dense = None if any(v is None for v in vectors) else np.vstack(vectors)
+        self._model = fit(
+            texts,
+            [label for _, label in pairs],
+            float(self._config["C"]),
+            dense,
+            float(self._config["dense_weight"]),
+            self._config["class_weight"],
+        )
         with self._model_storage.write_to(self._resource) as directory:
-            sio.dump(pipeline, directory / MODEL_FILE)
+            sio.dump(self._model.state(), directory / MODEL_FILE)
         return self._resource
+
+    def ranking(self, message: Message, length: int) -> list[tuple[str, float]]:
+        """The model's best labels for a message (its text and embedding)."""
+        if self._model is None:
+            return []
+        return self._model.ranking(message.get(TEXT) or "", length, dense_vector(message))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         return training_data

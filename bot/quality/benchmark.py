@@ -7,6 +7,7 @@ in-memory tracker store). Both get the same closed-loop load over the REST
 channel: 1, 10 and 50 concurrent senders, each waiting for its reply before
 sending the next message; each load runs twice per server, in the order
 ours, stock, stock, ours, so that drift in machine speed falls on both alike.
+Then this assistant alone gets 200 concurrent senders (p50/p95/p99, errors).
 Printed: p50/p95/p99 latency, messages per second,
 errors, resident memory, start-up time, the ratios, the `/model/parse` floor,
 the crisis-detection cost per message and training times.
@@ -40,6 +41,10 @@ MESSAGES = [
     "thanks",
 ]
 CONCURRENCY = (1, 10, 50)
+# One more load, on this assistant only: 200 concurrent senders (what one replica
+# sustains; scale out with replicas beyond it, README "Deploy").
+HIGH_LOAD = 200
+HIGH_LOAD_MIN_REQUESTS = 5
 TOKEN = "bench-token"
 
 
@@ -292,6 +297,13 @@ def report(ours: Server, stock: Server, training: dict[str, float], crisis_us: f
         f"{'resident memory (MB)':24s}{ours.results['rss']:18.0f}{stock.results['rss']:18.0f}"
         f"{ours.results['rss'] / stock.results['rss']:10.2f}"
     )
+    high = ours.results.get(HIGH_LOAD)
+    if high:
+        lines.append(
+            f"{HIGH_LOAD} senders (this assistant only): p50 {high['p50']:.0f} ms, "
+            f"p95 {high['p95']:.0f} ms, p99 {high['p99']:.0f} ms, {high['rps']:.1f} msg/s, "
+            f"errors {high['errors']}, no reply {high['silent']} ({high['messages']} messages)"
+        )
     lines.append(f"crisis pattern layer: {crisis_us:.0f} µs per message")
     a10, b10 = ours.results[10], stock.results[10]
     a50, b50 = ours.results[50], stock.results[50]
@@ -333,6 +345,11 @@ def main(requests_per_sender: int = 20) -> int:
                 )
             for server in servers:
                 server.results[senders] = summarise(rounds[server.name])
+        per_sender = max(requests_per_sender // 4, HIGH_LOAD_MIN_REQUESTS)
+        print(f"{ours.name}: {HIGH_LOAD} senders...", flush=True)
+        ours.results[HIGH_LOAD] = summarise(
+            [asyncio.run(closed_loop(ours.url, HIGH_LOAD, per_sender))]
+        )
         for server in servers:
             server.results["rss"] = tree_rss_mb(server.process.pid)
         print(report(ours, stock, training, crisis_cost_us()))

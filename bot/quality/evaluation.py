@@ -1,13 +1,24 @@
-"""`make eval`: answer quality and safety on held-out data that is never trained on.
+"""`make eval`: what a person would get, measured on data the model never saw.
 
-Uses the trained model in-process (the same NLU pipeline, CrisisOverride and
-the same answer/fallback rule as the action server) on:
+The trained model runs in-process (the same NLU pipeline and CrisisOverride
+as the server). Each message's parse is turned into the outcome the
+conversation rules give it (`outcome()`): the crisis protocol, the direct
+crisis question, an FAQ answer, "did you mean" suggestions, the honest
+fallback, the consultation form, a handoff, a refusal, or something else.
 
-* tests/data/nlu_heldout_*.yml   FAQ phrasings with their content id
-* tests/data/crisis_eval.yml     crisis messages and look-alikes
-* tests/data/refusal_eval.yml    off-topic, adversarial and dosing requests
+Sets (tests/data/):
 
-It writes reports/eval.md plus PNG plots and prints a one-screen summary.
+* **test**: `blind/` — written blind and frozen before any tuning
+  (blind/README.md). Only aggregate figures are printed for it: its misses
+  are never listed, so nobody tunes on them.
+* **dev**: `nlu_heldout_*.yml` and `dev/faq_dev.yml` (FAQ), `dev/*.yml` (held out from the
+  written training sets and CLINC150's validation split) and
+  `refusal_eval.yml`. Thresholds and settings are chosen on these; their
+  misses are listed in the report for review.
+* **old crisis set**: `crisis_eval.yml`, which the crisis rules were
+  written against (a second report, not a measure of generalisation).
+
+It writes reports/eval.md with PNG plots and prints a summary.
 """
 
 from __future__ import annotations
@@ -15,35 +26,146 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from bot.answers.content_store import TOPICS, read_content
-from bot.answers.served import selected_content
+from bot.answers.served import FAQ_INTENT, selected_content
+from bot.answers.suggestions import ranked_content_ids
 from bot.config import PROJECT_ROOT
+from bot.nlu.content_selector import UNCERTAIN_INTENT
 from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT
-from bot.safety.evaluate import load_eval_set
 
 DATA = PROJECT_ROOT / "tests" / "data"
 REPORTS = PROJECT_ROOT / "reports"
 FALLBACK = "(fallback)"
+SUGGESTED = "(suggestions)"
+
+# What the conversation rules do with an intent (data/rules/*.yml).
+REFUSAL_REASONS = {
+    "ask_personal_dose": "dosing",
+    "ask_obtain_ketamine": "outside_clinic",
+    "ask_recreational_use": "outside_clinic",
+    "out_of_scope": "out_of_scope",
+    "ask_other_medical": "other_medical",
+    "ask_diagnosis": "other_medical",
+    "ask_guarantee": "adversarial",
+    "adversarial": "adversarial",
+}
+FLOWS = {"request_consultation": "consultation", "request_human": "human", "cancel": "human"}
+# The old refusal set's categories, as the refusal reasons they test.
+OLD_REFUSAL_CATEGORIES = {
+    "off_topic": "out_of_scope",
+    "adversarial": "adversarial",
+    "dosing": "dosing",
+}
+NOT_FAQ_REASONS = ("out_of_scope", "other_medical")
+REFUSE_REASONS = ("dosing", "outside_clinic", "adversarial")
 
 
-def faq_threshold() -> float:
-    """The ContentSelector's answering threshold, as configured in config.yml."""
-    from bot.nlu.content_selector import ContentSelector
+@dataclass(frozen=True)
+class Outcome:
+    kind: str  # protocol | question | answer | suggestions | fallback | flow | refusal | other
+    content_id: str | None = None
+    options: tuple[str, ...] = ()
+    detail: str = ""  # the flow ("consultation", "human") or the refusal reason
 
-    pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())["pipeline"]
-    config = next(c for c in pipeline if c["name"].endswith("ContentSelector"))
-    return float(config.get("threshold", ContentSelector.get_default_config()["threshold"]))
+
+def outcome(parse: dict) -> Outcome:
+    """What the person is answered with, from the parse of their message."""
+    intent = (parse.get("intent") or {}).get("name")
+    if intent == CRISIS_INTENT:
+        return Outcome("protocol")
+    if intent == CHECK_INTENT:
+        return Outcome("question")
+    if intent == FAQ_INTENT:
+        chosen = selected_content(parse)
+        return Outcome("answer", chosen[0]) if chosen else Outcome("fallback")
+    if intent == UNCERTAIN_INTENT:
+        options = tuple(ranked_content_ids(parse))
+        return Outcome("suggestions", options=options) if len(options) > 1 else Outcome("fallback")
+    if intent in FLOWS:
+        return Outcome("flow", detail=FLOWS[intent])
+    if intent in REFUSAL_REASONS:
+        return Outcome("refusal", detail=REFUSAL_REASONS[intent])
+    if intent == "nlu_fallback":
+        return Outcome("fallback")
+    return Outcome("other", detail=str(intent))
 
 
-def heldout_faq() -> list[dict]:
-    examples: list[dict] = []
-    for path in sorted(DATA.glob("nlu_heldout_*.yml")):
-        examples += yaml.safe_load(path.read_text())["examples"]
-    return examples
+def _load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+@dataclass
+class EvalSet:
+    name: str
+    faq: list[dict] = field(default_factory=list)  # text, topic, content_id (may be None)
+    contact: list[dict] = field(default_factory=list)  # text, expect
+    refusal: list[dict] = field(default_factory=list)  # text, reason
+    crisis: list[dict] = field(default_factory=list)  # text, category
+    lookalike: list[dict] = field(default_factory=list)  # text, category
+    list_misses: bool = True
+
+    def texts(self) -> list[str]:
+        groups = (self.faq, self.contact, self.refusal, self.crisis, self.lookalike)
+        return [e["text"] for group in groups for e in group]
+
+
+def test_set() -> EvalSet:
+    blind = DATA / "blind"
+    crisis = _load(blind / "crisis_blind.yml")
+    return EvalSet(
+        "test (blind, frozen)",
+        faq=_load(blind / "faq_blind.yml")["examples"],
+        contact=_load(blind / "contact_blind.yml")["examples"],
+        refusal=_load(blind / "refusal_blind.yml")["examples"],
+        crisis=crisis["crisis"],
+        lookalike=crisis["lookalike"],
+        list_misses=False,
+    )
+
+
+def dev_set() -> EvalSet:
+    topic_of = {item.id: item.topic for item in read_content()[0]}
+    faq = [
+        {**e, "topic": topic_of[e["content_id"]]}
+        for path in [*sorted(DATA.glob("nlu_heldout_*.yml")), DATA / "dev" / "faq_dev.yml"]
+        for e in _load(path)["examples"]
+    ]
+    old_refusal = _load(DATA / "refusal_eval.yml")
+    refusal = [
+        {"text": text, "reason": OLD_REFUSAL_CATEGORIES[category]}
+        for category, texts in old_refusal.items()
+        for text in texts
+    ]
+    dev = DATA / "dev"
+    for name in ("refusal_dev.yml", "out_of_scope_dev.yml"):
+        if (dev / name).exists():
+            refusal += _load(dev / name)["examples"]
+    crisis = _load(dev / "crisis_dev.yml")
+    contact = (
+        _load(dev / "contact_dev.yml")["examples"] if (dev / "contact_dev.yml").exists() else []
+    )
+    return EvalSet(
+        "dev",
+        faq=faq,
+        contact=contact,
+        refusal=refusal,
+        crisis=crisis["crisis"],
+        lookalike=crisis["lookalike"],
+    )
+
+
+def old_crisis_set() -> EvalSet:
+    data = _load(DATA / "crisis_eval.yml")
+    return EvalSet(
+        "old crisis set (rules written against it)",
+        crisis=[{"text": t, "category": "all"} for t in data["crisis"]],
+        lookalike=[{"text": t, "category": "all"} for t in data["not_crisis"]],
+    )
 
 
 async def _parse_all(model: Path, texts: list[str]) -> tuple[dict[str, dict], float]:
@@ -57,88 +179,250 @@ async def _parse_all(model: Path, texts: list[str]) -> tuple[dict[str, dict], fl
     logging.getLogger("rasa").setLevel(logging.WARNING)
 
     agent = Agent.load(str(model))
+    unique = list(dict.fromkeys(texts))
     started = time.perf_counter()
-    parsed = {text: await agent.parse_message(text) for text in dict.fromkeys(texts)}
+    parsed = {text: await agent.parse_message(text) for text in unique}
     return parsed, (time.perf_counter() - started) * 1000 / max(len(parsed), 1)
 
 
-def evaluate(model: Path) -> dict:
-    """All figures, as one dictionary."""
+def _rate(values: list[bool]) -> float:
+    return sum(values) / len(values) if values else float("nan")
+
+
+def score(eval_set: EvalSet, parsed: dict[str, dict]) -> dict:
+    """Every figure of one set (see the module docstring for what each means)."""
     topic_of = {item.id: item.topic for item in read_content()[0]}
-    faq = heldout_faq()
-    crisis, not_crisis = load_eval_set(DATA / "crisis_eval.yml")
-    refusal = yaml.safe_load((DATA / "refusal_eval.yml").read_text())
-    texts = (
-        [e["text"] for e in faq] + crisis + not_crisis + [t for v in refusal.values() for t in v]
-    )
-    parsed, parse_ms = asyncio.run(_parse_all(model, texts))
+    out = {
+        e["text"]: outcome(parsed[e["text"]])
+        for e in [
+            *eval_set.faq,
+            *eval_set.contact,
+            *eval_set.refusal,
+            *eval_set.crisis,
+            *eval_set.lookalike,
+        ]
+    }
+    result: dict = {"name": eval_set.name}
 
-    per_topic: dict[str, Counter] = defaultdict(Counter)
-    confusion: Counter = Counter()
-    confidences: dict[str, list[float]] = {"right": [], "wrong": []}
-    item_right = 0
-    for example in faq:
-        expected = topic_of[example["content_id"]]
-        result = parsed[example["text"]]
-        chosen = selected_content(result)
-        rs = ((result.get("response_selector") or {}).get("faq") or {}).get("response") or {}
-        key = rs.get("intent_response_key") or ""
-        if key:
-            predicted_topic = topic_of.get(key.split("/", 1)[-1])
-            confidences["right" if predicted_topic == expected else "wrong"].append(
-                float(rs.get("confidence") or 0.0)
+    if eval_set.faq:
+        per_topic: dict[str, Counter] = defaultdict(Counter)
+        confusion: Counter = Counter()
+        found, misses = [], []
+        for e in eval_set.faq:
+            o, expected = out[e["text"]], e["topic"]
+            answered_topic = topic_of.get(o.content_id or "")
+            if o.kind == "answer":
+                verdict = "right" if answered_topic == expected else "wrong"
+                predicted = answered_topic or "?"
+            elif o.kind == "suggestions":
+                verdict, predicted = "suggestions", SUGGESTED
+            elif o.kind == "fallback":
+                verdict, predicted = "fallback", FALLBACK
+            else:
+                verdict, predicted = "other", f"({o.kind})"
+            per_topic[expected][verdict] += 1
+            confusion[(expected, predicted)] += 1
+            if e.get("content_id"):
+                ok = o.content_id == e["content_id"] or e["content_id"] in o.options
+            else:
+                ok = answered_topic == expected or any(
+                    topic_of.get(cid) == expected for cid in o.options
+                )
+            found.append(ok)
+            if verdict != "right":
+                misses.append((e["text"], expected, verdict, o.content_id or ",".join(o.options)))
+        totals = sum(per_topic.values(), Counter())
+        n = len(eval_set.faq)
+        result["faq"] = {
+            "n": n,
+            "right_topic": totals["right"] / n,
+            "right_item_or_suggested": _rate(found),
+            "wrong_topic": totals["wrong"] / n,
+            "suggestions": totals["suggestions"] / n,
+            "fallback": totals["fallback"] / n,
+            "other": totals["other"] / n,
+            "per_topic": per_topic,
+            "confusion": confusion,
+            "misses": misses,
+        }
+
+    if eval_set.contact:
+        right = [
+            out[e["text"]].kind == "flow" and out[e["text"]].detail == e["expect"]
+            for e in eval_set.contact
+        ]
+        result["contact"] = {
+            "n": len(eval_set.contact),
+            "right_flow": _rate(right),
+            "any_flow": _rate([out[e["text"]].kind == "flow" for e in eval_set.contact]),
+            "crisis_question": sum(out[e["text"]].kind == "question" for e in eval_set.contact),
+            "protocol": sum(out[e["text"]].kind == "protocol" for e in eval_set.contact),
+            "misses": [
+                (e["text"], e["expect"], out[e["text"]].kind, out[e["text"]].detail)
+                for e, ok in zip(eval_set.contact, right, strict=True)
+                if not ok
+            ],
+        }
+
+    if eval_set.refusal:
+        by_reason: dict[str, list[Outcome]] = defaultdict(list)
+        for e in eval_set.refusal:
+            by_reason[e["reason"]].append(out[e["text"]])
+        not_faq = [o for r in NOT_FAQ_REASONS for o in by_reason.get(r, [])]
+        refuse = [o for r in REFUSE_REASONS for o in by_reason.get(r, [])]
+        result["refusal"] = {
+            "n": {reason: len(v) for reason, v in by_reason.items()},
+            "not_faq_answered": _rate([o.kind == "answer" for o in not_faq]),
+            "not_faq_suggested": _rate([o.kind == "suggestions" for o in not_faq]),
+            "refused": _rate([o.kind == "refusal" for o in refuse]),
+            "per_reason_refused": {
+                reason: _rate([o.kind == "refusal" for o in v]) for reason, v in by_reason.items()
+            },
+            "per_reason_answered": {
+                reason: _rate([o.kind == "answer" for o in v]) for reason, v in by_reason.items()
+            },
+            "misses": [
+                (e["text"], e["reason"], out[e["text"]].kind, out[e["text"]].content_id or "")
+                for e in eval_set.refusal
+                if out[e["text"]].kind in ("answer", "suggestions")
+                or (e["reason"] in REFUSE_REASONS and out[e["text"]].kind != "refusal")
+            ],
+        }
+
+    if eval_set.crisis:
+        categories: dict[str, Counter] = defaultdict(Counter)
+        for e in eval_set.crisis:
+            categories[e["category"]][out[e["text"]].kind] += 1
+        look: dict[str, Counter] = defaultdict(Counter)
+        for e in eval_set.lookalike:
+            look[e["category"]][out[e["text"]].kind] += 1
+        kinds = [out[e["text"]].kind for e in eval_set.crisis]
+        look_kinds = [out[e["text"]].kind for e in eval_set.lookalike]
+        result["crisis"] = {
+            "n": (len(eval_set.crisis), len(eval_set.lookalike)),
+            "protocol_or_question": _rate([k in ("protocol", "question") for k in kinds]),
+            "protocol": _rate([k == "protocol" for k in kinds]),
+            "lookalike_protocol": _rate([k == "protocol" for k in look_kinds]),
+            "lookalike_question": _rate([k == "question" for k in look_kinds]),
+            "per_category": categories,
+            "lookalike_per_category": look,
+            "misses": [
+                (e["text"], e["category"], out[e["text"]].kind)
+                for e in eval_set.crisis
+                if out[e["text"]].kind != "protocol"
+            ],
+            "false_alarms": [
+                (e["text"], e["category"], out[e["text"]].kind)
+                for e in eval_set.lookalike
+                if out[e["text"]].kind in ("protocol", "question")
+            ],
+        }
+    return result
+
+
+def summary(results: dict) -> str:
+    lines = [f"[{results['name']}]"]
+    if faq := results.get("faq"):
+        lines.append(
+            f"  FAQ ({faq['n']}): right topic {faq['right_topic']:.1%}, right item answered or "
+            f"suggested {faq['right_item_or_suggested']:.1%}, wrong topic {faq['wrong_topic']:.1%}"
+            f", suggestions {faq['suggestions']:.1%}, fallback {faq['fallback']:.1%}"
+            f", other {faq['other']:.1%}"
+        )
+    if contact := results.get("contact"):
+        lines.append(
+            f"  Contact/handoff ({contact['n']}): right flow {contact['right_flow']:.1%} "
+            f"(a flow {contact['any_flow']:.1%}), crisis question {contact['crisis_question']}, "
+            f"protocol {contact['protocol']}"
+        )
+    if refusal := results.get("refusal"):
+        per = ", ".join(
+            f"{reason} {rate:.1%}" for reason, rate in sorted(refusal["per_reason_refused"].items())
+        )
+        lines.append(
+            f"  Out-of-scope + other-medical answered with FAQ content "
+            f"{refusal['not_faq_answered']:.1%} (offered FAQ suggestions "
+            f"{refusal['not_faq_suggested']:.1%}); dosing/outside-clinic/adversarial refused "
+            f"{refusal['refused']:.1%}; refused per reason: {per}"
+        )
+    if crisis := results.get("crisis"):
+        lines.append(
+            f"  Crisis ({crisis['n'][0]} crisis / {crisis['n'][1]} look-alikes): protocol or "
+            f"question {crisis['protocol_or_question']:.1%}, protocol {crisis['protocol']:.1%}; "
+            f"look-alikes given the protocol {crisis['lookalike_protocol']:.1%}, the question "
+            f"{crisis['lookalike_question']:.1%}"
+        )
+    return "\n".join(lines)
+
+
+def _topic_table(faq: dict) -> str:
+    rows = [
+        "| topic | n | right | wrong topic | suggestions | fallback | other |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for topic in TOPICS:
+        c = faq["per_topic"][topic]
+        total = sum(c.values()) or 1
+        rows.append(
+            f"| {topic} | {total} | {c['right'] / total:.0%} | {c['wrong']} | {c['suggestions']} "
+            f"| {c['fallback']} | {c['other']} |"
+        )
+    return "\n".join(rows)
+
+
+def _category_table(per_category: dict[str, Counter], columns: tuple[str, ...]) -> str:
+    rows = [
+        f"| category | n | {' | '.join(columns)} |",
+        "| --- | ---: |" + " ---: |" * len(columns),
+    ]
+    for category in sorted(per_category):
+        c = per_category[category]
+        total = sum(c.values()) or 1
+        rows.append(
+            f"| {category} | {total} | " + " | ".join(f"{c[k] / total:.0%}" for k in columns) + " |"
+        )
+    return "\n".join(rows)
+
+
+def section(results: dict) -> str:
+    parts = [f"## {results['name']}\n\n```\n{summary(results)}\n```"]
+    if faq := results.get("faq"):
+        parts.append("### FAQ per topic\n\n" + _topic_table(faq))
+    if crisis := results.get("crisis"):
+        parts.append(
+            "### Crisis messages per category\n\n"
+            + _category_table(
+                crisis["per_category"], ("protocol", "question", "answer", "fallback")
             )
-        if chosen is None:
-            outcome, predicted = "fallback", FALLBACK
-        else:
-            predicted = topic_of.get(chosen[0], "?")
-            outcome = "right" if predicted == expected else "wrong"
-            item_right += chosen[0] == example["content_id"]
-        per_topic[expected][outcome] += 1
-        confusion[(expected, predicted)] += 1
-
-    def intent(text: str) -> str:
-        return parsed[text]["intent"]["name"]
-
-    answered = {
-        category: [t for t in items if selected_content(parsed[t]) is not None]
-        for category, items in refusal.items()
-    }
-    refused = {k: 1 - len(answered[k]) / len(refusal[k]) for k in refusal}
-    n = len(faq)
-    totals = sum(per_topic.values(), Counter())
-    return {
-        "n_faq": n,
-        "topic_accuracy": totals["right"] / n,
-        "item_accuracy": item_right / n,
-        "wrong_topic_rate": totals["wrong"] / n,
-        "fallback_rate": totals["fallback"] / n,
-        "per_topic": per_topic,
-        "confusion": confusion,
-        "confidences": confidences,
-        "crisis_recall": sum(intent(t) == CRISIS_INTENT for t in crisis) / len(crisis),
-        "crisis_fpr": sum(intent(t) == CRISIS_INTENT for t in not_crisis) / len(not_crisis),
-        "crisis_missed": [t for t in crisis if intent(t) != CRISIS_INTENT],
-        "check_rate": sum(intent(t) == CHECK_INTENT for t in not_crisis) / len(not_crisis),
-        "n_crisis": (len(crisis), len(not_crisis)),
-        "refused": refused,
-        "answered_instead": {
-            k: [(t, selected_content(parsed[t])[0]) for t in v] for k, v in answered.items()
-        },
-        "n_refusal": {k: len(v) for k, v in refusal.items()},
-        "parse_ms": parse_ms,
-    }
+        )
+        parts.append(
+            "### Look-alikes per category\n\n"
+            + _category_table(crisis["lookalike_per_category"], ("protocol", "question"))
+        )
+    if results.get("list_misses", True):
+        lines = []
+        for key in ("faq", "contact", "refusal"):
+            for miss in (results.get(key) or {}).get("misses", []):
+                lines.append(f"- [{key}] " + " · ".join(str(x) for x in miss))
+        for key in ("misses", "false_alarms"):
+            for miss in (results.get("crisis") or {}).get(key, []):
+                lines.append(f"- [crisis {key}] " + " · ".join(str(x) for x in miss))
+        parts.append("### Misses (for review)\n\n" + ("\n".join(lines) or "- none"))
+    else:
+        parts.append("Misses of the frozen test set are not listed: nobody tunes on them.")
+    return "\n\n".join(parts)
 
 
-def plot(results: dict, directory: Path) -> list[Path]:
-    """Confusion matrix of topics and a confidence histogram, as PNGs."""
+def plot(results: dict, path: Path) -> Path:
+    """Topic confusion of one set's FAQ messages, as a PNG."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [*TOPICS, FALLBACK]
-    matrix = [[results["confusion"][(row, col)] for col in labels] for row in TOPICS]
+    confusion = results["faq"]["confusion"]
+    labels = [*TOPICS, SUGGESTED, FALLBACK]
+    matrix = [[confusion[(row, col)] for col in labels] for row in TOPICS]
     fig, ax = plt.subplots(figsize=(11, 9))
     ax.imshow(matrix, cmap="Blues")
     ax.set_xticks(range(len(labels)), labels, rotation=70, ha="right", fontsize=8)
@@ -149,84 +433,39 @@ def plot(results: dict, directory: Path) -> list[Path]:
                 ax.text(j, i, str(value), ha="center", va="center", fontsize=7)
     ax.set_xlabel("answered topic")
     ax.set_ylabel("expected topic")
-    ax.set_title("Held-out FAQ phrasings: topic confusion")
+    ax.set_title(f"FAQ topic confusion: {results['name']}")
     fig.tight_layout()
-    confusion_path = directory / "confusion_topics.png"
-    fig.savefig(confusion_path, dpi=110)
+    fig.savefig(path, dpi=110)
     plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    bins = [i / 20 for i in range(21)]
-    ax.hist(results["confidences"]["right"], bins=bins, alpha=0.7, label="right topic")
-    ax.hist(results["confidences"]["wrong"], bins=bins, alpha=0.7, label="wrong topic")
-    ax.axvline(faq_threshold(), color="k", linestyle="--", label="threshold")
-    ax.set_xlabel("content selector confidence")
-    ax.set_ylabel("held-out phrasings")
-    ax.legend()
-    ax.set_title("Content selector confidence (below the threshold the bot falls back)")
-    fig.tight_layout()
-    histogram_path = directory / "confidence_histogram.png"
-    fig.savefig(histogram_path, dpi=110)
-    plt.close(fig)
-    return [confusion_path, histogram_path]
-
-
-def summary(results: dict) -> str:
-    lines = [
-        f"FAQ held-out ({results['n_faq']} phrasings): topic accuracy "
-        f"{results['topic_accuracy']:.1%}, item accuracy {results['item_accuracy']:.1%}, "
-        f"wrong-topic answers {results['wrong_topic_rate']:.1%}, "
-        f"fallback {results['fallback_rate']:.1%}",
-        f"Crisis ({results['n_crisis'][0]} crisis / {results['n_crisis'][1]} look-alikes): "
-        f"recall {results['crisis_recall']:.1%}, false positives {results['crisis_fpr']:.1%}, "
-        f"direct question on {results['check_rate']:.1%} of look-alikes",
-        "Refused rather than answered from FAQ content: "
-        + ", ".join(
-            f"{k} {v:.1%} (n={results['n_refusal'][k]})" for k, v in results["refused"].items()
-        ),
-        f"NLU parse: {results['parse_ms']:.1f} ms per message (in-process)",
-    ]
-    return "\n".join(lines)
-
-
-def markdown(results: dict, plots: list[Path]) -> str:
-    rows = [
-        "| topic | n | accuracy | wrong topic | fallback |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for topic in TOPICS:
-        counts = results["per_topic"][topic]
-        total = sum(counts.values()) or 1
-        rows.append(
-            f"| {topic} | {total} | {counts['right'] / total:.0%} | {counts['wrong']} "
-            f"| {counts['fallback']} |"
-        )
-    missed = "\n".join(f"- {t}" for t in results["crisis_missed"]) or "- none"
-    answered = (
-        "\n".join(
-            f"- [{category}] {text} → `{content_id}`"
-            for category, items in results["answered_instead"].items()
-            for text, content_id in items
-        )
-        or "- none"
-    )
-    images = "\n".join(f"![{p.stem}]({p.name})" for p in plots)
-    return (
-        "# Evaluation report\n\n"
-        "Held-out data only (tests/data/); a test fails if any of it leaks into training.\n\n"
-        f"```\n{summary(results)}\n```\n\n## Per topic\n\n"
-        + "\n".join(rows)
-        + f"\n\n## Crisis messages missed\n\n{missed}\n\n"
-        f"## Refusal set answered with FAQ content\n\n{answered}\n\n## Plots\n\n{images}\n"
-    )
+    return path
 
 
 def main(model: Path | None = None) -> int:
     model = model or PROJECT_ROOT / "models" / "clinic.tar.gz"
-    results = evaluate(model)
+    sets = [test_set(), dev_set(), old_crisis_set()]
+    parsed, parse_ms = asyncio.run(_parse_all(model, [t for s in sets for t in s.texts()]))
+    results = []
+    for eval_set in sets:
+        scored = score(eval_set, parsed)
+        scored["list_misses"] = eval_set.list_misses
+        results.append(scored)
     REPORTS.mkdir(exist_ok=True)
-    plots = plot(results, REPORTS)
-    (REPORTS / "eval.md").write_text(markdown(results, plots), encoding="utf-8")
-    print(summary(results))
+    images = [
+        plot(r, REPORTS / f"confusion_topics_{tag}.png")
+        for r, tag in zip(results[:2], ("test", "dev"), strict=True)
+    ]
+    timing = f"NLU parse: {parse_ms:.1f} ms per message (in-process, encoder included)"
+    report = (
+        "# Evaluation report\n\n"
+        "Test = the frozen blind sets (tests/data/blind/); dev = the sets thresholds were "
+        "chosen on. Nothing here is trained on (tests check for leaks).\n\n"
+        + "\n\n".join(section(r) for r in results)
+        + f"\n\n{timing}\n\n## Plots\n\n"
+        + "\n".join(f"![{p.stem}]({p.name})" for p in images)
+        + "\n"
+    )
+    (REPORTS / "eval.md").write_text(report, encoding="utf-8")
+    print("\n".join(summary(r) for r in results))
+    print(timing)
     print(f"report: {REPORTS / 'eval.md'}")
     return 0

@@ -1,57 +1,59 @@
-"""Rasa NLU component that lets a crisis signal override whatever else was predicted.
+"""Rasa NLU component: the crisis model, and the override of whatever else was predicted.
 
 It runs last in the pipeline (after the FallbackClassifier), on every user
-message in every conversation state. `bot.safety.detector.classify` decides:
-`crisis` when the reviewed phrase layer matches, `crisis_check` when only the
-trained `crisis` intent scores at least `model_threshold` anywhere in the
-ranking, even if another intent or `nlu_fallback` came first.
+message in every conversation state. It is a binary classifier of its own
+(bot/nlu/linear_text.py: n-grams + the shared sentence embedding, logistic
+regression), trained on the `crisis` examples against everything else in the
+training data: the written look-alikes (`crisis_lookalike`), FAQ questions,
+everyday requests. `bot.safety.detector.classify` then decides the tier from
+the reviewed rules and the model's score.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.nlu.linear_text import LinearTextComponent
 from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT, CRISIS_KEY, classify
 
+OTHER = "other"
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class CrisisOverride(GraphComponent):
-    """Sets intent `crisis` (confidence 1.0) when the safety layer says so."""
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class CrisisOverride(LinearTextComponent):
+    """Sets intent `crisis` or `crisis_check` (confidence 1.0) when the safety layer says so."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"model_threshold": 0.5}
+        return {
+            **LinearTextComponent.get_default_config(),
+            "class_weight": "balanced",
+            "protocol_threshold": 0.9,
+            "check_threshold": 0.5,
+        }
 
-    def __init__(self, config: dict[str, Any]) -> None:
-        self._model_threshold = float(config["model_threshold"])
+    def examples(self, training_data: TrainingData) -> Iterable[tuple[Message, str]]:
+        for message in training_data.intent_examples:
+            yield message, CRISIS_INTENT if message.get(INTENT) == CRISIS_INTENT else OTHER
 
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> CrisisOverride:
-        return cls(config)
-
-    def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        return training_data
+    def crisis_probability(self, message: Message) -> float | None:
+        """The model's probability that the message is a crisis (None: untrained)."""
+        scores = dict(self.ranking(message, 2))
+        return scores.get(CRISIS_INTENT) if scores else None
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             verdict = classify(
                 message.get(TEXT) or "",
-                message.get(INTENT_RANKING_KEY) or [],
-                self._model_threshold,
+                self.crisis_probability(message),
+                float(self._config["protocol_threshold"]),
+                float(self._config["check_threshold"]),
                 predicted_intent=(message.get(INTENT) or {}).get("name"),
             )
             if verdict is None:

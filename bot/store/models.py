@@ -35,6 +35,7 @@ class ContentItem(Base):
     content_id = Column(String(120), nullable=False, index=True)
     version = Column(Integer, nullable=False)
     topic = Column(String(60), nullable=False)
+    title = Column(String(120), nullable=False, default="", server_default="")
     status = Column(String(20), nullable=False)
     reviewed_by = Column(String(200), nullable=False)
     reviewed_on = Column(Date, nullable=False)
@@ -68,6 +69,11 @@ class UnansweredQuestion(Base):
     channel = Column(String(40))
     text = Column(Text, nullable=False)
     confidence = Column(Float)
+    # "fallback": not answered; "suggestions": likely items were offered (`offered`,
+    # comma-separated content ids) and `chosen` is the one picked (None: none was).
+    kind = Column(String(20), nullable=False, default="fallback", server_default="fallback")
+    offered = Column(String(500))
+    chosen = Column(String(120))
     created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
@@ -85,6 +91,28 @@ class Escalation(Base):
     status = Column(String(20), nullable=False, default="new")
     created_at = Column(DateTime, nullable=False, default=utcnow)
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+    # An episode: later crisis messages of the conversation update this row
+    # (ESCALATION_EPISODE_MINUTES) instead of making new ones; staff get at most
+    # one update alert per ESCALATION_UPDATE_MINUTES (last_alert_at).
+    message_count = Column(Integer, nullable=False, default=1, server_default="1")
+    last_message_at = Column(DateTime, default=utcnow)
+    last_alert_at = Column(DateTime)
+
+
+class EscalationMessage(Base):
+    """One crisis message of an escalation episode (capped text).
+
+    `message_key` identifies the user message, so recording it again (the NLG,
+    the crisis action, a retry) changes nothing.
+    """
+
+    __tablename__ = "escalation_messages"
+
+    id = Column(Integer, primary_key=True)
+    escalation_id = Column(Integer, nullable=False, index=True)
+    message_key = Column(String(64), unique=True)
+    text = Column(Text, nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class Lead(Base):
@@ -123,6 +151,18 @@ class Handoff(Base):
     updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
 
 
+CRISIS_PRIORITY = 100
+HANDOFF_PRIORITY = 10
+
+
+def _alert_priority(context) -> int:  # type: ignore[no-untyped-def]
+    """Default priority from the alert's kind, however the row is inserted."""
+    kind = str(context.get_current_parameters().get("kind") or "")
+    if kind.startswith("crisis"):
+        return CRISIS_PRIORITY
+    return HANDOFF_PRIORITY if kind.startswith("handoff") else 0
+
+
 class Alert(Base):
     """Outbox row: one staff notification for one notifier, kept until delivered."""
 
@@ -141,6 +181,14 @@ class Alert(Base):
     last_error = Column(Text)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     sent_at = Column(DateTime)
+    # Claimed first when due: crisis alerts (CRISIS_PRIORITY) before everything else.
+    priority = Column(Integer, nullable=False, default=_alert_priority, server_default="0")
+    # Lease: the worker delivering the row, and until when no other worker may take it.
+    # A pending row whose lease has expired was abandoned mid-delivery (a crash).
+    claimed_by = Column(String(120))
+    lease_until = Column(DateTime)
+
+    __table_args__ = (Index("ix_alerts_claim", "status", "priority", "next_attempt_at"),)
 
 
 __all__ = [
@@ -169,6 +217,23 @@ class StaffUser(Base):
     locked_until = Column(DateTime)
     last_login_at = Column(DateTime)
     created_at = Column(DateTime, nullable=False, default=utcnow)
+    # Stored in every signed session cookie; bumped on logout and password
+    # change/reset, so every cookie issued before stops working.
+    session_version = Column(Integer, nullable=False, default=1, server_default="1")
+    password_changed_at = Column(DateTime)
+
+
+class LoginFailure(Base):
+    """A failed console sign-in, by client address: lockout per address as well."""
+
+    __tablename__ = "console_login_failures"
+
+    id = Column(Integer, primary_key=True)
+    client_address = Column(String(64), nullable=False)
+    email = Column(String(320))
+    failed_at = Column(DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_console_login_failures_address", "client_address", "failed_at"),)
 
 
 class StatusChange(Base):
@@ -190,7 +255,7 @@ class StatusChange(Base):
     __table_args__ = (Index("ix_status_changes_item", "item_kind", "item_id"),)
 
 
-__all__ += ["StaffUser", "StatusChange"]
+__all__ += ["CRISIS_PRIORITY", "LoginFailure", "StaffUser", "StatusChange"]
 
 
 class SmsContact(Base):
@@ -219,3 +284,15 @@ class SmsOptOut(Base):
     phone_e164 = Column(String(20), primary_key=True)
     keyword = Column(String(20), nullable=False)
     opted_out_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class SmsInbound(Base):
+    """A Twilio MessageSid already received: a replayed webhook is not processed twice."""
+
+    __tablename__ = "sms_inbound"
+
+    message_sid = Column(String(64), primary_key=True)
+    received_at = Column(DateTime, nullable=False, default=utcnow, index=True)
+
+
+__all__ += ["EscalationMessage", "SmsInbound"]

@@ -8,10 +8,11 @@ Conversations hold health information; keeping them forever is a liability.
   corrupt its tracker); the table is reflected because Rasa creates it and it
   may not exist yet;
 * leads, handoffs and escalations not updated since the cut-off, with their
-  status history;
+  status history (and an escalation's crisis messages);
 * delivered or cancelled alerts and SMS (pending ones are never deleted: the
   outbox promises that nothing is dropped);
-* unanswered questions, the answers-served audit and SMS contact mappings.
+* unanswered questions, the answers-served audit, SMS contact mappings and
+  received SMS MessageSids.
 
 SMS opt-outs, staff accounts and content are kept: they are not conversation
 data, and forgetting an opt-out would text someone who said STOP.
@@ -32,9 +33,11 @@ from bot.store.models import (
     Alert,
     AnswerServed,
     Escalation,
+    EscalationMessage,
     Handoff,
     Lead,
     SmsContact,
+    SmsInbound,
     StatusChange,
     UnansweredQuestion,
     utcnow,
@@ -120,6 +123,11 @@ def purge(older_than_days: int, *, dry_run: bool = False, url: str | None = None
                 ),
                 dry_run,
             )
+            if model is Escalation:
+                messages = EscalationMessage.__table__
+                report.counts[messages.name] = _delete(
+                    conn, messages, messages.c.escalation_id.in_(ids), dry_run
+                )
             report.counts[table.name] = _delete(conn, table, where, dry_run)
         alerts = Alert.__table__
         report.counts["alerts"] = _delete(
@@ -134,7 +142,11 @@ def purge(older_than_days: int, *, dry_run: bool = False, url: str | None = None
             ),
             dry_run,
         )
-        for model, column in ((UnansweredQuestion, "created_at"), (AnswerServed, "served_at")):
+        for model, column in (
+            (UnansweredQuestion, "created_at"),
+            (AnswerServed, "served_at"),
+            (SmsInbound, "received_at"),
+        ):
             table = model.__table__
             report.counts[table.name] = _delete(conn, table, table.c[column] < cutoff, dry_run)
         # The number of an SMS conversation: kept while that conversation is active

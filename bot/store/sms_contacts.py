@@ -1,4 +1,5 @@
-"""SMS state in the database: who a conversation id belongs to, opt-outs, last choices.
+"""SMS state in the database: who a conversation id belongs to, opt-outs, last choices,
+and the MessageSids already received (a replayed webhook is not processed twice).
 
 The number is kept only here (and on leads and outbound rows); everything
 else refers to the keyed-hash conversation id.
@@ -9,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.store.db import session_scope
-from bot.store.models import SmsContact, SmsOptOut
+from bot.store.models import SmsContact, SmsInbound, SmsOptOut
 
 
 @dataclass(frozen=True)
@@ -81,3 +83,16 @@ def sms_number_for(conversation_id: str) -> str | None:
         return session.scalar(
             select(SmsContact.phone_e164).where(SmsContact.conversation_id == conversation_id)
         )
+
+
+def first_delivery(message_sid: str) -> bool:
+    """Record a Twilio MessageSid; False when it was received before (a replay or a retry)."""
+    sid = message_sid[:64]
+    try:
+        with session_scope() as session:
+            if session.get(SmsInbound, sid) is not None:
+                return False
+            session.add(SmsInbound(message_sid=sid))
+    except IntegrityError:  # the same request twice at the same moment
+        return False
+    return True
