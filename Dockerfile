@@ -1,6 +1,6 @@
 # One image for every process of the clinic assistant (see deploy/README.md):
 #   default CMD                 Rasa server on 5005 (REST, widget, SMS channels)
-#   rasa run actions            action server on 5055
+#   python -m bot actions serve action server on 5055 (ACTION_SERVER_TOKEN required)
 #   python -m bot outbox work   staff-alert / SMS outbox worker
 #   python -m bot console serve staff console on 8080
 # The model is trained at build time, so an image is a complete, reproducible

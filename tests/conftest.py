@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,17 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "clinic.tar.gz"
 
 
+def reply_to(response: requests.Response, message: str) -> list[dict]:
+    """The bot's reply to a user message; fails on an error and on an HTTP 200 with
+    nothing to read (SPEC section 4: a user message never gets an empty list)."""
+    response.raise_for_status()
+    messages = response.json()
+    assert any(isinstance(m.get("text"), str) and m["text"].strip() for m in messages), (
+        f"HTTP 200 with no reply to {message[:80]!r}: {messages}"
+    )
+    return messages
+
+
 @dataclass
 class Stack:
     rasa_url: str
@@ -146,14 +158,13 @@ class Stack:
     env: dict[str, str]
     twilio: FakeTwilio | None = None
 
-    def say(self, sender: str, message: str) -> list[dict]:
+    def say(self, sender: str, message: str, **extra: object) -> list[dict]:
         response = requests.post(
             f"{self.rasa_url}/webhooks/rest/webhook",
-            json={"sender": sender, "message": message},
+            json={"sender": sender, "message": message, **extra},
             timeout=60,
         )
-        response.raise_for_status()
-        return response.json()
+        return reply_to(response, message)
 
     def parse(self, text: str) -> dict:
         response = requests.post(
@@ -298,3 +309,104 @@ def texts(messages: list[dict], *, include_notice: bool = True) -> list[str]:
         for m in messages
         if m.get("text") and (include_notice or NOTICE_MARK not in m["text"])
     ]
+
+
+# --- A stack whose processes a test can stop, pause and start one at a time ---------
+
+
+@dataclass
+class SeparateStack(Stack):
+    """Rasa, action server and outbox worker as separate processes of one test module."""
+
+    tmp: Path | None = None
+    model: Path | None = None
+    rasa_port: int = 0
+    action_port: int = 0
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def start(self, name: str) -> None:
+        """Start one process ("actions", "outbox" or "rasa") and wait until it serves."""
+        assert self.tmp is not None and self.model is not None
+        log = self.tmp / f"{name}.log"
+        if name == "actions":
+            process = start_actions(self.action_port, self.env, log)
+            self.processes[name] = process
+            wait_for(f"{self.action_url}/health", timeout=60, process=process)
+        elif name == "outbox":
+            self.processes[name] = subprocess.Popen(
+                [sys.executable, "-m", "bot", "outbox", "work"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log.open("a"),
+                stderr=subprocess.STDOUT,
+            )
+        else:
+            process = start_rasa(self.model, self.rasa_port, self.env, log)
+            self.processes[name] = process
+            wait_for(f"{self.rasa_url}/", process=process)
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        """Stop one process with `sig` (SIGKILL: a crash) and wait for it to be gone."""
+        process = self.processes.pop(name, None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def send(self, name: str, sig: int) -> None:
+        """Send `sig` (e.g. SIGSTOP/SIGCONT: hang and resume) without waiting."""
+        self.processes[name].send_signal(sig)
+
+    def log(self, name: str) -> str:
+        assert self.tmp is not None
+        return (self.tmp / f"{name}.log").read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def separate_stack(
+    model_path: Path, tmp_path_factory: pytest.TempPathFactory, fake_twilio: FakeTwilio
+) -> Iterator[SeparateStack]:
+    """A stack for fault injection (tests/test_faults_e2e.py): each process on its own.
+
+    Custom actions time out after 3 s here, so a hung action server is quick to see.
+    """
+    tmp = tmp_path_factory.mktemp("separate")
+    webhook = FakeWebhook()
+    webhook.start()
+    rasa_port, action_port = free_port(), free_port()
+    action_url = f"http://127.0.0.1:{action_port}"
+    env = stack_env(
+        tmp,
+        webhook.url,
+        ACTION_ENDPOINT_URL=f"{action_url}/webhook",
+        ACTION_PORT=str(action_port),
+        ACTION_TIMEOUT_SECONDS="3",
+        TWILIO_API_BASE_URL=fake_twilio.url,
+        **SMS_ENV,
+    )
+    for command in (["db", "upgrade"], ["content", "load"]):
+        subprocess.run([sys.executable, "-m", "bot", *command], cwd=ROOT, env=env, check=True)
+    stack = SeparateStack(
+        rasa_url=f"http://127.0.0.1:{rasa_port}",
+        action_url=action_url,
+        database_url=env["DATABASE_URL"],
+        webhook=webhook,
+        env=env,
+        twilio=fake_twilio,
+        tmp=tmp,
+        model=model_path,
+        rasa_port=rasa_port,
+        action_port=action_port,
+    )
+    try:
+        for name in ("actions", "outbox", "rasa"):
+            stack.start(name)
+        yield stack
+    finally:
+        for name in list(stack.processes):
+            stack.stop(name)
+        webhook.stop()

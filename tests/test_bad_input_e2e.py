@@ -38,9 +38,15 @@ def test_empty_message_gets_a_clear_reply(stack: Stack) -> None:
     assert "empty" in " ".join(texts(stack.say(sender(), "   ")))
 
 
-def test_very_long_message_gets_a_clear_reply(stack: Stack) -> None:
-    reply = " ".join(texts(stack.say(sender(), "why " * 2500)))
-    assert "longer than I can read" in reply
+def test_very_long_message_is_cut_answered_and_says_so(stack: Stack) -> None:
+    messages = stack.say(sender(), "how much does an infusion cost? " * 400)
+    assert len(texts(messages)) >= 2  # an answer to the first 2,000 characters, then the note
+    assert "read only its first 2,000 characters" in texts(messages)[-1]
+
+
+def test_a_body_over_the_request_limit_gets_413(stack: Stack) -> None:
+    body = b'{"sender": "x", "message": "' + b"a" * (2 * 1024 * 1024) + b'"}'
+    assert_clear_json_error(post_raw(stack, body), 413)
 
 
 def test_very_long_message_with_crisis_language_still_runs_the_protocol(stack: Stack) -> None:

@@ -93,3 +93,81 @@ def test_other_responses_come_from_the_domain(content) -> None:  # type: ignore[
     nlg = ContentNaturalLanguageGenerator(domain=DOMAIN)
     message = asyncio.run(nlg.generate("utter_greet", tracker, "rest"))
     assert message is not None and message["text"].startswith("Hi! I can answer questions")
+
+
+# --- the crisis reply records the escalation in the Rasa server ---------------------
+
+
+def crisis_tracker(text: str = "i want to die") -> DialogueStateTracker:
+    parse = {
+        "intent": {"name": "crisis", "confidence": 1.0},
+        "crisis": {"intent": "crisis", "detected_by": "pattern:test"},
+    }
+    return DialogueStateTracker.from_events(
+        "nlg-crisis",
+        [UserUttered(text, parse_data=parse, input_channel="rest", message_id="m-1")],
+        DOMAIN.slots,
+    )
+
+
+def test_crisis_reply_records_the_escalation_and_carries_its_id(settings_with_webhook) -> None:  # type: ignore[no-untyped-def]
+    from bot.store.db import session_scope
+    from bot.store.models import Alert, Escalation
+
+    nlg = ContentNaturalLanguageGenerator(domain=DOMAIN)
+    message = asyncio.run(nlg.generate("utter_crisis", crisis_tracker(), "rest"))
+    assert message is not None and "988" in message["text"]
+    assert message["custom"]["type"] == "crisis" and message["custom"]["escalation_id"]
+    # rendered again for the same message (a retry): the same escalation
+    again = asyncio.run(nlg.generate("utter_crisis", crisis_tracker(), "rest"))
+    assert (
+        again is not None and again["custom"]["escalation_id"] == message["custom"]["escalation_id"]
+    )
+    with session_scope() as session:
+        [escalation] = session.scalars(select(Escalation)).all()
+        assert (escalation.message_text, escalation.detected_by) == (
+            "i want to die",
+            "pattern:test",
+        )
+        assert len(session.scalars(select(Alert)).all()) == 1
+
+
+def test_crisis_reply_is_sent_when_the_database_fails_and_recorded_later(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.answers import crisis
+    from bot.store.db import init_db, session_scope
+    from bot.store.models import Escalation
+
+    url = f"sqlite:///{tmp_path / 'later.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)  # no tables yet: every write fails
+    monkeypatch.setattr(crisis, "RETRY_FIRST_SECONDS", 0.2)
+    get_settings.cache_clear()
+
+    async def scenario() -> dict | None:
+        nlg = ContentNaturalLanguageGenerator(domain=DOMAIN)
+        message = await nlg.generate("utter_crisis", crisis_tracker(), "rest")
+        assert crisis.pending_retries() == 1
+        init_db(url)  # the database is back
+        for _ in range(50):
+            await asyncio.sleep(0.1)
+            if not crisis.pending_retries():
+                break
+        return message
+
+    try:
+        message = asyncio.run(scenario())
+        assert message is not None and "988" in message["text"]
+        assert "escalation_id" not in message["custom"]  # not recorded in time: text anyway
+        with session_scope(url) as session:
+            [escalation] = session.scalars(select(Escalation)).all()
+            assert escalation.message_text == "i want to die"
+    finally:
+        get_settings.cache_clear()
+
+
+def test_clinic_facts_come_from_configuration(content) -> None:  # type: ignore[no-untyped-def]
+    tracker = DialogueStateTracker.from_events("nlg-test", [], DOMAIN.slots)  # slots: defaults
+    nlg = ContentNaturalLanguageGenerator(domain=DOMAIN)
+    message = asyncio.run(nlg.generate("utter_goodbye", tracker, "rest"))
+    assert message is not None and get_settings().clinic.phone in message["text"]

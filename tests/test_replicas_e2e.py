@@ -23,10 +23,10 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import (
     ROOT,
-    VENV_BIN,
     free_port,
     postgres_database,
     stack_env,
+    start_actions,
     start_rasa,
     wait_for,
 )
@@ -62,13 +62,7 @@ def replicas(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
         subprocess.run(["redis-cli", "-n", str(redis_db), "FLUSHDB"], check=False)
         for command in (["db", "upgrade"], ["content", "load"]):
             subprocess.run([sys.executable, "-m", "bot", *command], cwd=ROOT, env=env, check=True)
-        actions = subprocess.Popen(
-            [str(VENV_BIN / "rasa"), "run", "actions", "--port", str(action_port)],
-            cwd=ROOT,
-            env=env,
-            stdout=(tmp / "actions.log").open("w"),
-            stderr=subprocess.STDOUT,
-        )
+        actions = start_actions(action_port, env, tmp / "actions.log")
         ports = [free_port(), free_port()]
         servers = [
             start_rasa(model_path, port, env, tmp / f"rasa-{n}.log") for n, port in enumerate(ports)

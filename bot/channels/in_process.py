@@ -52,6 +52,10 @@ FAILURE_KIND = {
     "action_submit_lead": CONSULTATION,
     "action_request_handoff": HANDOFF,
 }
+# The consultation form's slots: a failed form step discards them ("nothing has been
+# saved"). Returning them also keeps Rasa's FormAction from rejecting itself when
+# its validation action failed (it would let other policies answer instead).
+LEAD_SLOTS = ("lead_name", "lead_phone", "lead_email", "lead_contact_time", "lead_consent")
 USER_EVENTS_QUOTED = 5
 
 ActionResult = dict[str, Any]
@@ -119,14 +123,15 @@ LOCAL_ACTIONS: dict[str, LocalAction] = {
 def failure_result(action_name: str | None, settings: Settings) -> ActionResult:
     """What a failed custom action "returns": an honest reply, any form ended, then listen."""
     kind = FAILURE_KIND.get(action_name or "", GENERAL)
-    return {
-        "events": [
-            {"event": "active_loop", "name": None},
-            _slot("requested_slot", None),
-            {"event": "followup", "name": "action_listen"},
-        ],
-        "responses": [unavailable_message(settings, kind)],
-    }
+    events: list[dict[str, Any]] = [
+        {"event": "active_loop", "name": None},
+        _slot("requested_slot", None),
+    ]
+    if kind == CONSULTATION:
+        events += [_slot(slot, None) for slot in LEAD_SLOTS]
+        events.append(_slot("lead_phone_failures", 0.0))
+    events.append({"event": "followup", "name": "action_listen"})
+    return {"events": events, "responses": [unavailable_message(settings, kind)]}
 
 
 class ResilientActionEndpoint(EndpointConfig):

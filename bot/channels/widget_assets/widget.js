@@ -22,7 +22,9 @@
   var emergency = script.getAttribute("data-emergency") || "911";
   var STORE_KEY = "clinicChat:" + server;
   var MAX_ITEMS = 200;
-  var MAX_CHARS = 1000;
+  // Any length goes to the server, which reads crisis language in all of it and
+  // answers the rest; the history keeps at most this much of a long message.
+  var MAX_SHOWN = 4000;
   var TIMEOUT_MS = 60000;
   var ERRORS = {
     network: "We couldn't reach the assistant. Check your connection and try again. " +
@@ -176,7 +178,7 @@
   var form = el("form", { className: "kcw-form" });
   form.appendChild(el("label", { "for": "kcw-input", className: "kcw-sr" }, "Type your question"));
   var input = el("textarea", {
-    id: "kcw-input", className: "kcw-input", rows: "2", maxlength: String(MAX_CHARS),
+    id: "kcw-input", className: "kcw-input", rows: "2",
     placeholder: "Type your question\u2026", autocomplete: "off"
   });
   var sendBtn = el("button", { type: "submit", className: "kcw-send" }, "Send");
@@ -274,7 +276,7 @@
       if (c && typeof c === "object" && lastText) {
         if (c.type === "faq") {
           lastText.meta = { sources: Array.isArray(c.sources) ? c.sources : [], reviewed_on: c.reviewed_on || "" };
-        } else if (c.type === "crisis" && !c.escalation_id) {
+        } else if (c.type === "crisis") {
           lastText.crisis = true;
         }
       }
@@ -322,9 +324,9 @@
   function send(message, shownTitle) {
     message = String(message || "").trim();
     if (busy || !message) return;
-    if (message.length > MAX_CHARS) { failed = null; showError(ERRORS.tooLong); return; }
     var typed = shownTitle == null;
-    var userItem = { from: "user", text: typed ? message : shownTitle };
+    var shown = message.length > MAX_SHOWN ? message.slice(0, MAX_SHOWN) + "\u2026" : message;
+    var userItem = { from: "user", text: typed ? shown : shownTitle };
     hideError();
     disableChoices();
     var hint = log.querySelector(".kcw-hint");
