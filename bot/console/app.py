@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -31,12 +31,14 @@ from flask import (
 )
 from flask_wtf import CSRFProtect, FlaskForm
 from flask_wtf.csrf import CSRFError
-from wtforms import EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional
+from wtforms import EmailField, HiddenField, PasswordField, StringField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, Regexp
 
+from bot.answers.content_store import fill_placeholders
 from bot.config import PLACEHOLDER_SECRETS, Settings
 from bot.console import accounts, queries
 from bot.store.db import session_scope
+from bot.store.models import utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ PUBLIC_ENDPOINTS = {"login", "static"}
 # Endpoints that return data rather than a page: never redirected, always 401.
 DATA_ENDPOINTS = {"summary_json", "export_leads"}
 QUEUE_TITLES = {"escalation": "Crisis escalations", "handoff": "Handoffs", "lead": "Leads"}
+KIND_TITLES = {"escalation": "Crisis", "handoff": "Handoff", "lead": "Lead"}
+INBOX_STATUSES = ("open", *queries.STATUSES, "all")
 
 
 class LoginForm(FlaskForm):
@@ -54,6 +58,20 @@ class LoginForm(FlaskForm):
 class StatusForm(FlaskForm):
     status = HiddenField(validators=[DataRequired(), AnyOf(queries.STATUSES)])
     note = StringField("Note (optional)", validators=[Optional(), Length(max=500)])
+
+
+class NoteForm(FlaskForm):
+    """A note in the history; the status stays as it is."""
+
+    note = TextAreaField("Note", validators=[DataRequired(), Length(max=500)])
+
+
+class AssignForm(FlaskForm):
+    """ "Take it" / "Release"; `expected` is the assignee id the page showed ("": nobody)."""
+
+    action = HiddenField(validators=[DataRequired(), AnyOf(("take", "release"))])
+    expected = HiddenField(validators=[Optional(), Regexp(r"^\d*$")])
+    next = HiddenField(validators=[Optional(), Length(max=2000)])
 
 
 class LogoutForm(FlaskForm):
@@ -149,20 +167,38 @@ def create_app(settings: Settings) -> Flask:
 
     @app.context_processor
     def globals_for_templates() -> dict[str, Any]:
-        crises: list[Any] = []
+        banner = None
+        baseline: dict[str, Any] = {}
         if g.get("user_email"):
-            # Open crisis escalations head every page (a page may override `crises`).
+            # The crisis banner heads every page: the count of all open escalations
+            # and the newest three. The latest ids are the page's baseline for the
+            # "new since you opened this page" count in the tab title.
             with session_scope(settings.database_url) as db:
-                crises = queries.queue(db, "escalation", status="open", limit=50)
+                banner = queries.crisis_banner(db)
+                baseline = {
+                    **queries.latest_ids(db),
+                    "at": utcnow().isoformat(timespec="seconds"),
+                }
         return {
-            "crises": crises,
+            "banner": banner,
+            "baseline": baseline,
             "user_email": g.get("user_email"),
+            "user_id": session.get("uid") if g.get("user_email") else None,
             "clinic_name": settings.clinic.name,
             "logout_form": LogoutForm(),
             "local": lambda moment: queries.to_local(moment, tz),
             "age": queries.age_text,
+            "waited": queries.wait_text,
             "queue_titles": QUEUE_TITLES,
+            "kind_titles": KIND_TITLES,
         }
+
+    @app.template_global()
+    def with_args(**changes: Any) -> str:
+        """This page's URL with its filters changed (another page, or back to page 1)."""
+        args = {key: value for key, value in request.args.items() if key != "page"}
+        args |= {key: value for key, value in changes.items() if value not in (None, "")}
+        return url_for(request.endpoint or "inbox", **args)
 
     @app.template_filter("when")
     def when(moment: Any) -> str:
@@ -245,37 +281,103 @@ def create_app(settings: Settings) -> Flask:
             min_length=accounts.MIN_PASSWORD_LENGTH,
         ), status
 
+    region = settings.phone_default_region
+
+    def contacts_of(db: Any, items: list[Any]) -> dict[str, list[queries.ContactDetail]]:
+        ids = {i.conversation_id for i in items}
+        return queries.conversation_contacts(db, ids, region=region)
+
     @app.get("/")
     def overview() -> str:
         with session_scope(settings.database_url) as db:
             handoffs = queries.queue(db, "handoff", status="new", limit=10)
             leads = queries.queue(db, "lead", status="new", limit=10)
             counts = queries.open_counts(db)
+            contacts = contacts_of(db, [*handoffs, *leads])
         return render_template(
             "overview.html",
             title="Today",
             handoffs=handoffs,
             leads=leads,
             counts=counts,
+            contacts=contacts,
+        )
+
+    def page_number() -> int:
+        raw = request.args.get("page", "1")
+        if not raw.isdigit() or len(raw) > 6:
+            abort(400)
+        return max(int(raw), 1)
+
+    @app.get("/inbox")
+    def inbox() -> str:
+        args = request.args
+        f = queries.InboxFilter(
+            kind=args.get("kind", ""),
+            status=args.get("status", "open"),
+            channel=args.get("channel", "")[:40],
+            assigned=args.get("assigned", ""),
+            q=args.get("q", "").strip()[:200],
+            order=args.get("order", "waiting"),
+        )
+        if (
+            (f.kind and f.kind not in queries.KINDS)
+            or f.status not in INBOX_STATUSES
+            or f.assigned not in queries.ASSIGNED_FILTERS
+            or f.order not in queries.INBOX_ORDERS
+        ):
+            abort(400)
+        with session_scope(settings.database_url) as db:
+            result = queries.inbox(db, f, user_id=session["uid"], page=page_number(), region=region)
+            counts = queries.open_counts(db)
+            choices = queries.inbox_channels(db)
+        return render_template(
+            "inbox.html",
+            title="Inbox",
+            f=f,
+            result=result,
+            counts=counts,
+            channels=choices,
+            statuses=INBOX_STATUSES,
+            assign_form=AssignForm(formdata=None),
+            here=request.full_path.rstrip("?"),
         )
 
     def queue_page(kind: str) -> str:
         status = request.args.get("status", "open")
-        if status not in (*queries.STATUSES, "open", "all"):
+        if status not in INBOX_STATUSES:
             abort(400)
-        channel = request.args.get("channel", "")
+        channel = request.args.get("channel", "")[:40]
+        per_page = queries.PAGE_SIZE
         with session_scope(settings.database_url) as db:
-            items = queries.queue(db, kind, status=status, channel=channel)
+            total = queries.queue_count(db, kind, status=status, channel=channel)
+            pages = max((total + per_page - 1) // per_page, 1)
+            page = min(page_number(), pages)
+            items = queries.queue(
+                db,
+                kind,
+                status=status,
+                channel=channel,
+                limit=per_page,
+                offset=(page - 1) * per_page,
+            )
             choices = queries.channels(db, kind)
+            contacts = contacts_of(db, items)
         return render_template(
             "queue.html",
             title=QUEUE_TITLES[kind],
             kind=kind,
             items=items,
+            contacts=contacts,
             status=status,
             channel=channel,
             channels=choices,
             statuses=queries.STATUSES,
+            total=total,
+            page=page,
+            pages=pages,
+            first=(page - 1) * per_page + 1 if total else 0,
+            last=min(page * per_page, total),
             today=date.today().isoformat(),
             month_ago=(date.today() - timedelta(days=30)).isoformat(),
         )
@@ -287,20 +389,78 @@ def create_app(settings: Settings) -> Flask:
     @app.get("/<any(escalation,handoff,lead):kind>/<int:item_id>")
     def item(kind: str, item_id: int) -> str:
         with session_scope(settings.database_url) as db:
-            record = db.get(queries.KINDS[kind], item_id)
-            if record is None:
+            loaded = queries.load_items(db, [(kind, item_id)], region=region)
+            if not loaded:
                 abort(404)
             trail = queries.audit_trail(db, kind, item_id)
-            lines = queries.transcript(db, record.conversation_id)
+            lines = queries.transcript(db, loaded[0].item.conversation_id)
         return render_template(
             "item.html",
             title=f"{QUEUE_TITLES[kind][:-1]} #{item_id}",
             kind=kind,
-            item=record,
+            item=loaded[0].item,
+            entry=loaded[0],
             trail=trail,
             lines=lines,
+            change_label=queries.change_label,
             form=StatusForm(formdata=None),
+            note_form=NoteForm(formdata=None),
+            assign_form=AssignForm(formdata=None),
+            here=request.full_path.rstrip("?"),
         )
+
+    @app.post("/<any(escalation,handoff,lead):kind>/<int:item_id>/note")
+    def add_note(kind: str, item_id: int) -> Response:
+        form = NoteForm()
+        if not form.validate():
+            flash("The note is empty or longer than 500 characters.", "error")
+            return redirect(url_for("item", kind=kind, item_id=item_id))
+        with session_scope(settings.database_url) as db:
+            try:
+                queries.add_note(
+                    db,
+                    kind,
+                    item_id,
+                    form.note.data,
+                    user_id=session["uid"],
+                    user_email=g.user_email,
+                )
+            except LookupError:
+                abort(404)
+        logger.info("%s %s: note by %s", kind, item_id, g.user_email)
+        flash("Note added.", "info")
+        return redirect(url_for("item", kind=kind, item_id=item_id))
+
+    @app.post("/<any(escalation,handoff,lead):kind>/<int:item_id>/assign")
+    def assign(kind: str, item_id: int) -> Response:
+        form = AssignForm()
+        if not form.validate():
+            abort(400)
+        take = form.action.data == "take"
+        expected = int(form.expected.data) if form.expected.data else None
+        back = safe_next(form.next.data or url_for("item", kind=kind, item_id=item_id))
+        label = f"{KIND_TITLES[kind]} #{item_id}"
+        with session_scope(settings.database_url) as db:
+            try:
+                change = queries.assign(
+                    db,
+                    kind,
+                    item_id,
+                    take=take,
+                    user_id=session["uid"],
+                    user_email=g.user_email,
+                    expected=expected,
+                )
+            except LookupError:
+                abort(404)
+            except queries.AssignmentConflict as conflict:
+                who = conflict.assignee_email or "nobody"
+                flash(f"{label} changed hands meanwhile: it is now with {who}.", "error")
+                return redirect(back)
+        if change is not None:
+            logger.info("%s %s: %s by %s", kind, item_id, change.old_status, g.user_email)
+            flash(f"{label}: {'yours now' if take else 'released'}.", "info")
+        return redirect(back)
 
     @app.post("/<any(escalation,handoff,lead):kind>/<int:item_id>/status")
     def set_status(kind: str, item_id: int) -> Response:
@@ -366,6 +526,13 @@ def create_app(settings: Settings) -> Flask:
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
         )
 
+    def as_sent(text: str) -> str:
+        """The answer with this clinic's facts filled in, as the person gets it."""
+        try:
+            return fill_placeholders(text, settings.clinic)
+        except (KeyError, ValueError, IndexError):
+            return text
+
     @app.get("/content")
     def content() -> str:
         with session_scope(settings.database_url) as db:
@@ -378,22 +545,44 @@ def create_app(settings: Settings) -> Flask:
             questions=questions,
             max_age=settings.content_max_review_age_days,
             soon=queries.REVIEW_DUE_SOON_DAYS,
+            as_sent=as_sent,
+            segments=queries.sms_segments,
         )
 
     @app.get("/api/summary.json")
     def summary_json() -> Response:
-        """Open counts, polled by the pages to say that new items arrived."""
+        """Open counts, polled by every page (login required, else 401).
+
+        With the page's baseline (`after_escalation`, `after_handoff`, `after_lead`:
+        the highest ids when it was rendered; `since`: its UTC time), also the open
+        items that arrived since, for the tab title and the browser notification.
+        Counts only: nothing about a person leaves in this answer.
+        """
+        try:
+            after = {
+                kind: int(request.args.get(f"after_{kind}", "0") or 0) for kind in queries.KINDS
+            }
+            raw_since = request.args.get("since")
+            since = datetime.fromisoformat(raw_since) if raw_since else None
+        except ValueError:
+            return jsonify({"error": "after_* must be ids and since an ISO time"}), 400
+        if since is not None and since.tzinfo is not None:
+            return jsonify({"error": "since is naive UTC"}), 400
         with session_scope(settings.database_url) as db:
             counts = queries.open_counts(db)
-            crises = queries.queue(db, "escalation", status="new")
-        oldest = min((c.created_at for c in crises), default=None)
-        return jsonify(
-            {
-                "open": counts,
-                "new_total": sum(c["new"] for c in counts.values()),
-                "oldest_new_crisis_utc": oldest.isoformat() + "Z" if oldest else None,
-            }
-        )
+            oldest = queries.oldest_new(db, "escalation")
+            arrived = queries.arrivals(db, after, since) if request.args else None
+        body: dict[str, Any] = {
+            "open": counts,
+            "open_total": sum(sum(c.values()) for c in counts.values()),
+            "new_total": sum(c["new"] for c in counts.values()),
+            "crisis_open": sum(counts["escalation"].values()),
+            "oldest_new_crisis_utc": oldest.isoformat() + "Z" if oldest else None,
+        }
+        if arrived is not None:
+            body["arrived"] = arrived
+            body["arrived_total"] = sum(arrived.values())
+        return jsonify(body)
 
     return app
 

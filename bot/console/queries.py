@@ -1,8 +1,15 @@
-"""What the console shows: queues, audit trail, transcripts, lead export, content.
+"""What the console shows: inbox, queues, audit trail, transcripts, lead export, content.
 
 Plain functions over a SQLAlchemy session so they can be tested and reused
 without Flask. Rasa's `events` table is read with SQLAlchemy Core on its own
 MetaData: Rasa creates and owns it, `init_db` must never touch it.
+
+Notes and assignment live in the `status_changes` audit trail (no extra
+columns): a note is a row whose old and new status are the same; "Take it"
+writes a row with `old_status` ASSIGN ("assign") and "Release" one with
+RELEASE ("release"), `new_status` being the item's status at that moment and
+`changed_by_*` the staff member. An item is assigned to whoever wrote its
+latest ASSIGN row, unless a RELEASE row came after it.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import re
 import string
 from collections import Counter
@@ -18,7 +26,24 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text, func, select
+import phonenumbers
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -27,6 +52,7 @@ from bot.store.models import (
     Escalation,
     Handoff,
     Lead,
+    SmsContact,
     StatusChange,
     UnansweredQuestion,
     utcnow,
@@ -72,19 +98,43 @@ def age_text(moment: datetime, now: datetime | None = None) -> str:
     return f"{seconds // 86400} d ago"
 
 
-def queue(
-    session: Session, kind: str, *, status: str = "open", channel: str = "", limit: int = 500
-) -> list[Any]:
-    """Items of one queue, newest first, filtered by status (or "open"/"all") and channel."""
-    model = KINDS[kind]
-    query = select(model).order_by(model.created_at.desc(), model.id.desc()).limit(limit)
+def wait_text(moment: datetime, now: datetime | None = None) -> str:
+    """ "2 h 5 min": how long an item has waited (age_text without the "ago")."""
+    text = age_text(moment, now)
+    return "under a minute" if text == "just now" else text.removesuffix(" ago")
+
+
+def _queue_filter(query: Any, model: Any, status: str, channel: str) -> Any:
     if status == "open":
         query = query.where(model.status.in_(OPEN_STATUSES))
     elif status in STATUSES:
         query = query.where(model.status == status)
     if channel:
         query = query.where(model.channel == channel)
+    return query
+
+
+def queue(
+    session: Session,
+    kind: str,
+    *,
+    status: str = "open",
+    channel: str = "",
+    limit: int = 500,
+    offset: int = 0,
+) -> list[Any]:
+    """Items of one queue, newest first, filtered by status (or "open"/"all") and channel."""
+    model = KINDS[kind]
+    query = select(model).order_by(model.created_at.desc(), model.id.desc())
+    query = _queue_filter(query, model, status, channel).limit(limit).offset(offset)
     return list(session.scalars(query))
+
+
+def queue_count(session: Session, kind: str, *, status: str = "open", channel: str = "") -> int:
+    """How many items `queue` would list without a limit."""
+    model = KINDS[kind]
+    query = _queue_filter(select(func.count()).select_from(model), model, status, channel)
+    return session.scalar(query) or 0
 
 
 def channels(session: Session, kind: str) -> list[str]:
@@ -125,6 +175,8 @@ def change_status(
         raise LookupError(f"{kind} {item_id} not found")
     if item.status == new_status and not note:
         return None
+    if item.status == new_status:
+        return add_note(session, kind, item_id, note or "", user_id=user_id, user_email=user_email)
     change = StatusChange(
         item_kind=kind,
         item_id=item_id,
@@ -384,3 +436,557 @@ def unanswered_groups(session: Session, limit: int = 100, scan: int = 20000) -> 
     ]
     result.sort(key=lambda g: (-g.count, -g.last_asked.timestamp()))
     return result[:limit]
+
+
+# --- Inbox: one list of open work, notes and assignment -----------------------------
+
+PAGE_SIZE = 25
+KIND_RANK = {"escalation": 0, "handoff": 1, "lead": 2}  # crisis first, then handoffs, leads
+ASSIGN = "assign"  # StatusChange.old_status of a "Take it" row
+RELEASE = "release"  # ... and of a "Release" row
+ASSIGNMENT_MARKS = (ASSIGN, RELEASE)
+INBOX_ORDERS = ("waiting", "newest")  # longest waiting first | newest first (within a kind)
+ASSIGNED_FILTERS = ("", "me", "none")
+_PHONE_CHARS = re.compile(r"^[\d\s()+.\-/]+$")
+
+
+class AssignmentConflict(Exception):
+    """Someone else took (or released) the item since the page was shown."""
+
+    def __init__(self, assignee_email: str | None) -> None:
+        super().__init__(assignee_email or "nobody")
+        self.assignee_email = assignee_email
+
+
+def add_note(
+    session: Session, kind: str, item_id: int, note: str, *, user_id: int, user_email: str
+) -> StatusChange:
+    """A note in the item's history; its status stays as it is."""
+    note = note.strip()
+    if not note:
+        raise ValueError("empty note")
+    item = session.get(KINDS[kind], item_id)
+    if item is None:
+        raise LookupError(f"{kind} {item_id} not found")
+    change = StatusChange(
+        item_kind=kind,
+        item_id=item_id,
+        old_status=item.status,
+        new_status=item.status,
+        note=note[:500],
+        changed_by_id=user_id,
+        changed_by_email=user_email,
+    )
+    session.add(change)
+    session.flush()
+    return change
+
+
+def _assignments() -> Any:
+    """(kind, item_id, assignee_id, assignee_email, assigned_at) of assigned items."""
+    latest = (
+        select(
+            StatusChange.item_kind.label("kind"),
+            StatusChange.item_id.label("item_id"),
+            func.max(StatusChange.id).label("last_id"),
+        )
+        .where(StatusChange.old_status.in_(ASSIGNMENT_MARKS))
+        .group_by(StatusChange.item_kind, StatusChange.item_id)
+        .subquery()
+    )
+    return (
+        select(
+            latest.c.kind,
+            latest.c.item_id,
+            StatusChange.changed_by_id.label("assignee_id"),
+            StatusChange.changed_by_email.label("assignee_email"),
+            StatusChange.changed_at.label("assigned_at"),
+        )
+        .join(StatusChange, StatusChange.id == latest.c.last_id)
+        .where(StatusChange.old_status == ASSIGN)
+        .subquery()
+    )
+
+
+@dataclass(frozen=True)
+class Assignee:
+    user_id: int | None
+    email: str
+    since: datetime
+
+
+def current_assignee(session: Session, kind: str, item_id: int) -> Assignee | None:
+    row = session.execute(
+        select(StatusChange)
+        .where(
+            StatusChange.item_kind == kind,
+            StatusChange.item_id == item_id,
+            StatusChange.old_status.in_(ASSIGNMENT_MARKS),
+        )
+        .order_by(StatusChange.id.desc())
+        .limit(1)
+    ).scalar()
+    if row is None or row.old_status != ASSIGN:
+        return None
+    return Assignee(row.changed_by_id, row.changed_by_email, row.changed_at)
+
+
+def assign(
+    session: Session,
+    kind: str,
+    item_id: int,
+    *,
+    take: bool,
+    user_id: int,
+    user_email: str,
+    expected: int | None | str = "any",
+) -> StatusChange | None:
+    """Take an item (assign it to this staff member) or release it.
+
+    `expected` is the assignee id the page showed (None: nobody); if someone
+    else took or released it since, AssignmentConflict is raised and nothing
+    changes, so two people pressing "Take it" at once do not silently swap it.
+    None is returned when nothing needs to change (already yours / not assigned).
+    """
+    item = session.get(KINDS[kind], item_id)
+    if item is None:
+        raise LookupError(f"{kind} {item_id} not found")
+    current = current_assignee(session, kind, item_id)
+    current_id = current.user_id if current else None
+    if take and current_id == user_id:
+        return None
+    if not take and current is None:
+        return None
+    if expected != "any" and expected != current_id:
+        raise AssignmentConflict(current.email if current else None)
+    change = StatusChange(
+        item_kind=kind,
+        item_id=item_id,
+        old_status=ASSIGN if take else RELEASE,
+        new_status=item.status,
+        changed_by_id=user_id,
+        changed_by_email=user_email,
+    )
+    session.add(change)
+    session.flush()
+    return change
+
+
+def change_label(change: StatusChange) -> str:
+    """What an audit row did, for the history table."""
+    if change.old_status == ASSIGN:
+        return "took it"
+    if change.old_status == RELEASE:
+        return "released it"
+    if change.old_status == change.new_status:
+        return "note"
+    return f"{change.old_status} → {change.new_status}"
+
+
+# Search -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhoneQuery:
+    e164: str | None = None  # a complete number, normalised
+    digits: str | None = None  # only part of one ("5301"): matched as a substring
+
+
+def phone_query(text: str, region: str = "US") -> PhoneQuery:
+    """A search that looks like a phone number, in any format, normalised with phonenumbers."""
+    text = text.strip()
+    digits = re.sub(r"\D", "", text)
+    if len(digits) < 4 or not _PHONE_CHARS.match(text):
+        return PhoneQuery()
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if (
+        number is not None
+        and phonenumbers.is_possible_number_with_reason(number)
+        == phonenumbers.ValidationResult.IS_POSSIBLE
+    ):
+        return PhoneQuery(
+            e164=phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        )
+    return PhoneQuery(digits=digits)
+
+
+def _contains(column: Any, text: str) -> Any:
+    return func.lower(column).contains(text.lower(), autoescape=True)
+
+
+def matching_conversations(text: str, region: str = "US") -> Any:
+    """Conversation ids whose contact details (name, phone, email) match a search."""
+    phone = phone_query(text, region)
+    parts = [
+        select(Lead.conversation_id).where(
+            or_(_contains(Lead.name, text), _contains(Lead.email, text))
+        )
+    ]
+    contact_models = (Escalation, Handoff)
+    parts += [select(m.conversation_id).where(_contains(m.contact, text)) for m in contact_models]
+    if phone.e164:
+        national = phone.e164.lstrip("+")
+        parts += [
+            select(Lead.conversation_id).where(Lead.phone_e164 == phone.e164),
+            select(SmsContact.conversation_id).where(SmsContact.phone_e164 == phone.e164),
+        ]
+        parts += [
+            select(m.conversation_id).where(
+                or_(m.contact.contains(phone.e164, autoescape=True), m.contact.contains(national))
+            )
+            for m in contact_models
+        ]
+    elif phone.digits:
+        parts += [
+            select(Lead.conversation_id).where(Lead.phone_e164.contains(phone.digits)),
+            select(SmsContact.conversation_id).where(SmsContact.phone_e164.contains(phone.digits)),
+        ]
+        parts += [
+            select(m.conversation_id).where(m.contact.contains(phone.digits))
+            for m in contact_models
+        ]
+    return union_all(*parts)
+
+
+def _search_clause(model: Any, text: str, region: str) -> Any:
+    """Items whose conversation matches `text` by contact details, id or item number."""
+    clauses = [
+        model.conversation_id.in_(matching_conversations(text, region)),
+        model.conversation_id == text,
+    ]
+    if len(text) >= 4:
+        clauses.append(model.conversation_id.startswith(text, autoescape=True))
+    number = text.lstrip("#")
+    if text.startswith("#") and number.isdigit():
+        clauses.append(model.id == int(number))
+    return or_(*clauses)
+
+
+# Listing ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InboxFilter:
+    kind: str = ""  # "" (all) | escalation | handoff | lead
+    status: str = "open"  # open | new | contacted | resolved | all
+    channel: str = ""
+    assigned: str = ""  # "" (anyone or nobody) | me | none
+    q: str = ""
+    order: str = "waiting"
+
+    @property
+    def active(self) -> bool:
+        """Anything narrower than "all open work"."""
+        return bool(self.kind or self.status != "open" or self.channel or self.assigned or self.q)
+
+
+@dataclass
+class ContactDetail:
+    kind: str  # name | phone | email | time | other
+    value: str  # E.164 for a phone
+    display: str
+    sources: list[str]
+
+
+@dataclass
+class InboxItem:
+    kind: str
+    item: Any
+    assignee: Assignee | None
+    contacts: list[ContactDetail]
+    last_note: StatusChange | None = None
+
+
+@dataclass
+class InboxPage:
+    items: list[InboxItem]
+    total: int  # items matching the filter
+    by_kind: dict[str, int]  # matching items of each kind (without the kind filter)
+    page: int
+    pages: int
+    per_page: int
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.total else 0
+
+    @property
+    def last(self) -> int:
+        return min(self.page * self.per_page, self.total)
+
+
+def _inbox_union(f: InboxFilter, user_id: int | None, region: str) -> Any:
+    assigned = _assignments()
+    selects = []
+    for kind, model in KINDS.items():
+        query = (
+            select(
+                literal(kind, String).label("kind"),
+                literal(KIND_RANK[kind], Integer).label("kind_rank"),
+                model.id.label("id"),
+                case((model.status == "new", 0), else_=1).label("status_rank"),
+                model.created_at.label("created_at"),
+                assigned.c.assignee_id,
+            )
+            .select_from(model)
+            .outerjoin(assigned, and_(assigned.c.kind == kind, assigned.c.item_id == model.id))
+        )
+        query = _queue_filter(query, model, f.status, f.channel)
+        if f.assigned == "me":
+            query = query.where(assigned.c.assignee_id == user_id)
+        elif f.assigned == "none":
+            query = query.where(assigned.c.assignee_id.is_(None))
+        if f.q.strip():
+            query = query.where(_search_clause(model, f.q.strip(), region))
+        selects.append(query)
+    return union_all(*selects).subquery("inbox")
+
+
+def inbox(
+    session: Session,
+    f: InboxFilter,
+    *,
+    user_id: int | None,
+    page: int = 1,
+    per_page: int = PAGE_SIZE,
+    region: str = "US",
+) -> InboxPage:
+    """One page of open work: crisis escalations, then handoffs, then leads.
+
+    Within a kind, items not yet contacted come first, then the longest
+    waiting (or the newest, `order="newest"`).
+    """
+    union = _inbox_union(f, user_id, region)
+    by_kind = {kind: 0 for kind in KINDS} | dict(
+        session.execute(select(union.c.kind, func.count()).group_by(union.c.kind)).all()
+    )
+    total = by_kind.get(f.kind, 0) if f.kind else sum(by_kind.values())
+    pages = max(math.ceil(total / per_page), 1)
+    page = min(max(page, 1), pages)
+    when = union.c.created_at.desc() if f.order == "newest" else union.c.created_at.asc()
+    tie = union.c.id.desc() if f.order == "newest" else union.c.id.asc()
+    query = select(union.c.kind, union.c.id).order_by(
+        union.c.kind_rank, union.c.status_rank, when, tie
+    )
+    if f.kind:
+        query = query.where(union.c.kind == f.kind)
+    keys = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    return InboxPage(
+        items=load_items(session, [(k, i) for k, i in keys], region=region),
+        total=total,
+        by_kind=by_kind,
+        page=page,
+        pages=pages,
+        per_page=per_page,
+    )
+
+
+def load_items(
+    session: Session, keys: list[tuple[str, int]], *, region: str = "US"
+) -> list[InboxItem]:
+    """The rows, assignees, latest notes and contact details of (kind, id) keys, in order."""
+    rows: dict[tuple[str, int], Any] = {}
+    for kind, model in KINDS.items():
+        ids = [item_id for k, item_id in keys if k == kind]
+        if ids:
+            rows |= {
+                (kind, r.id): r for r in session.scalars(select(model).where(model.id.in_(ids)))
+            }
+    found = [key for key in keys if key in rows]
+    assignees: dict[tuple[str, int], Assignee] = {}
+    notes: dict[tuple[str, int], StatusChange] = {}
+    if found:
+        trail = session.scalars(
+            select(StatusChange)
+            .where(tuple_(StatusChange.item_kind, StatusChange.item_id).in_(found))
+            .order_by(StatusChange.id)
+        )
+        for change in trail:
+            key = (change.item_kind, change.item_id)
+            if change.old_status == ASSIGN:
+                assignees[key] = Assignee(
+                    change.changed_by_id, change.changed_by_email, change.changed_at
+                )
+            elif change.old_status == RELEASE:
+                assignees.pop(key, None)
+            if change.note:
+                notes[key] = change
+    contacts = conversation_contacts(
+        session, {rows[key].conversation_id for key in found}, region=region
+    )
+    return [
+        InboxItem(
+            kind=key[0],
+            item=rows[key],
+            assignee=assignees.get(key),
+            contacts=contacts.get(rows[key].conversation_id, []),
+            last_note=notes.get(key),
+        )
+        for key in found
+    ]
+
+
+def inbox_channels(session: Session) -> list[str]:
+    found: set[str] = set()
+    for kind in KINDS:
+        found.update(channels(session, kind))
+    return sorted(found)
+
+
+# Contact details ----------------------------------------------------------------------
+
+
+def _phone(raw: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return number if phonenumbers.is_possible_number(number) else None
+
+
+def conversation_contacts(
+    session: Session, conversation_ids: set[str], *, region: str = "US"
+) -> dict[str, list[ContactDetail]]:
+    """Every contact detail given anywhere in each conversation, deduplicated.
+
+    From its leads (name, phone, email, preferred time), the contact fields of its
+    escalations and handoffs, and the sender's number of an SMS conversation.
+    """
+    if not conversation_ids:
+        return {}
+    ids = sorted(conversation_ids)
+    given: list[tuple[str, str, str, str]] = []  # (conversation, kind, raw, source)
+    for lead in session.scalars(
+        select(Lead).where(Lead.conversation_id.in_(ids)).order_by(Lead.id)
+    ):
+        source = f"lead #{lead.id}"
+        given.append((lead.conversation_id, "name", lead.name, source))
+        given.append((lead.conversation_id, "phone", lead.phone_e164, source))
+        if lead.email:
+            given.append((lead.conversation_id, "email", lead.email, source))
+        if lead.contact_time:
+            given.append((lead.conversation_id, "time", lead.contact_time, source))
+    for kind, model in (("escalation", Escalation), ("handoff", Handoff)):
+        query = select(model.conversation_id, model.id, model.contact).where(
+            model.conversation_id.in_(ids), model.contact.is_not(None), model.contact != ""
+        )
+        for conversation_id, item_id, contact in session.execute(query.order_by(model.id)):
+            given.append((conversation_id, "contact", contact, f"{kind} #{item_id}"))
+    sms = select(SmsContact.conversation_id, SmsContact.phone_e164).where(
+        SmsContact.conversation_id.in_(ids)
+    )
+    for conversation_id, phone in session.execute(sms):
+        given.append((conversation_id, "phone", phone, "SMS sender"))
+
+    result: dict[str, dict[tuple[str, str], ContactDetail]] = {}
+    for conversation_id, kind, raw, source in given:
+        raw = (raw or "").strip()
+        if not raw:
+            continue
+        display = raw
+        if kind == "contact":
+            kind = "email" if "@" in raw else "phone" if _phone(raw, region) else "other"
+        if kind == "phone":
+            number = _phone(raw, region)
+            if number is not None:
+                raw = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+                display = phonenumbers.format_number(
+                    number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+                )
+        key = (kind, raw.lower())
+        details = result.setdefault(conversation_id, {})
+        if key in details:
+            if source not in details[key].sources:
+                details[key].sources.append(source)
+        else:
+            details[key] = ContactDetail(kind, raw, display, [source])
+    order = {"name": 0, "phone": 1, "email": 2, "time": 3, "other": 4}
+    return {
+        conversation_id: sorted(details.values(), key=lambda d: order[d.kind])
+        for conversation_id, details in result.items()
+    }
+
+
+# Banner and arrivals ----------------------------------------------------------------
+
+
+@dataclass
+class CrisisBanner:
+    open: int  # all open escalations (new + contacted), as on the overview
+    new: int  # not contacted yet
+    newest: list[Any]  # the newest few
+
+
+def crisis_banner(session: Session, newest: int = 3) -> CrisisBanner:
+    counts = open_counts_of(session, "escalation")
+    rows = session.scalars(
+        select(Escalation)
+        .where(Escalation.status.in_(OPEN_STATUSES))
+        .order_by(Escalation.created_at.desc(), Escalation.id.desc())
+        .limit(newest)
+    )
+    return CrisisBanner(open=sum(counts.values()), new=counts["new"], newest=list(rows))
+
+
+def open_counts_of(session: Session, kind: str) -> dict[str, int]:
+    model = KINDS[kind]
+    rows = session.execute(
+        select(model.status, func.count())
+        .where(model.status.in_(OPEN_STATUSES))
+        .group_by(model.status)
+    )
+    return {status: 0 for status in OPEN_STATUSES} | dict(rows.all())
+
+
+def latest_ids(session: Session) -> dict[str, int]:
+    """The highest id of each kind: the page's baseline for "new since you looked"."""
+    return {kind: session.scalar(select(func.max(m.id))) or 0 for kind, m in KINDS.items()}
+
+
+def arrivals(session: Session, after: dict[str, int], since: datetime | None) -> dict[str, int]:
+    """Open items that came in after the baseline ids, per kind, and crisis episodes
+    (escalations already there) with a new message since `since` ("crisis_updates")."""
+    result = {}
+    for kind, model in KINDS.items():
+        result[kind] = (
+            session.scalar(
+                select(func.count())
+                .select_from(model)
+                .where(model.id > after.get(kind, 0), model.status.in_(OPEN_STATUSES))
+            )
+            or 0
+        )
+    result["crisis_updates"] = 0
+    if since is not None:
+        result["crisis_updates"] = (
+            session.scalar(
+                select(func.count())
+                .select_from(Escalation)
+                .where(
+                    Escalation.id <= after.get("escalation", 0),
+                    Escalation.status.in_(OPEN_STATUSES),
+                    Escalation.message_count > 1,
+                    Escalation.last_message_at > since,
+                )
+            )
+            or 0
+        )
+    return result
+
+
+def oldest_new(session: Session, kind: str) -> datetime | None:
+    model = KINDS[kind]
+    return session.scalar(select(func.min(model.created_at)).where(model.status == "new"))
+
+
+# Content ----------------------------------------------------------------------------
+
+
+def sms_segments(text: str) -> int:
+    """SMS parts a text needs (GSM-7: 160, or 153 when split; otherwise UCS-2: 70/67)."""
+    gsm = all(ord(ch) < 128 for ch in text)
+    single, part = (160, 153) if gsm else (70, 67)
+    return 1 if len(text) <= single else math.ceil(len(text) / part)
