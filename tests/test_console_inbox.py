@@ -369,7 +369,7 @@ def test_wait_text() -> None:
     now = datetime(2026, 1, 1, 12, 0)
     assert queries.wait_text(now - timedelta(seconds=20), now) == "under a minute"
     assert queries.wait_text(now - timedelta(minutes=75), now) == "1 h 15 min"
-    assert queries.wait_text(now - timedelta(days=2, hours=1), now) == "2 d"
+    assert queries.wait_text(now - timedelta(days=2, hours=1, minutes=5), now) == "2 d 1 h"
 
 
 # --- Assignment and notes ----------------------------------------------------------

@@ -193,5 +193,5 @@ def test_two_fallbacks_in_a_row_hand_off(stack: Stack) -> None:
     sender = new_sender()
     first = stack.say(sender, "is ketamine kosher")
     assert custom_payloads(first, "fallback")
-    second = stack.say(sender, "can ketamine treatment help my tinnitus")
+    second = stack.say(sender, "is ketamine vegan")
     assert custom_payloads(second, "handoff"), second

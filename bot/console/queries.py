@@ -99,7 +99,11 @@ def age_text(moment: datetime, now: datetime | None = None) -> str:
 
 
 def wait_text(moment: datetime, now: datetime | None = None) -> str:
-    """ "2 h 5 min": how long an item has waited (age_text without the "ago")."""
+    """ "2 h 5 min", "3 d 4 h": how long an item has waited."""
+    seconds = max(int(((now or utcnow()) - moment).total_seconds()), 0)
+    if seconds >= 86400:
+        days, rest = divmod(seconds, 86400)
+        return f"{days} d {rest // 3600} h"
     text = age_text(moment, now)
     return "under a minute" if text == "just now" else text.removesuffix(" ago")
 

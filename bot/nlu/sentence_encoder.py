@@ -70,6 +70,7 @@ DIM = 384
 MAX_TOKENS = 128
 DEFAULT_BATCH_SIZE = 32
 _OPSET = 17  # LayerNormalization is a standard op from 17 on; onnxruntime fuses it.
+_INLINE_BYTES = 4096  # smaller constants stay inside the graph proto
 
 
 class ModelFilesError(RuntimeError):
@@ -126,14 +127,20 @@ def _check_architecture(folder: Path) -> dict[str, Any]:
     return cfg
 
 
-def build_onnx_model(weights: dict[str, np.ndarray], cfg: dict[str, Any]) -> Any:
-    """BERT encoder + masked mean pooling + L2 normalisation as an ONNX ModelProto.
+def build_onnx_model(
+    weights: dict[str, np.ndarray], cfg: dict[str, Any]
+) -> tuple[Any, dict[str, np.ndarray]]:
+    """BERT encoder + masked mean pooling + L2 normalisation as an ONNX graph.
 
     Inputs: input_ids, attention_mask (int64, [batch, seq]); output
     sentence_embedding (float32, [batch, hidden]). Token type ids are all 0 for
     single sentences, so the type embedding is folded into a constant.
+
+    Returns the ModelProto and its large weights separately: the proto only
+    names them (external-data placeholders) and the session is given the
+    arrays themselves (SessionOptions.add_initializer), so the 90 MB of weights
+    are not copied into a protobuf and serialised on every start.
     """
-    import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     hidden = int(cfg["hidden_size"])
@@ -142,9 +149,24 @@ def build_onnx_model(weights: dict[str, np.ndarray], cfg: dict[str, Any]) -> Any
     eps = float(cfg["layer_norm_eps"])
     nodes: list[Any] = []
     inits: list[Any] = []
+    external: dict[str, np.ndarray] = {}
 
     def const(name: str, value: np.ndarray) -> str:
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(value), name))
+        value = np.ascontiguousarray(value)
+        if value.nbytes < _INLINE_BYTES:
+            inits.append(numpy_helper.from_array(value, name))
+            return name
+        placeholder = TensorProto(
+            name=name,
+            data_type=helper.np_dtype_to_tensor_dtype(value.dtype),
+            dims=value.shape,
+            data_location=TensorProto.EXTERNAL,
+        )
+        for key, val in (("location", "supplied-at-session-creation"), ("length", value.nbytes)):
+            entry = placeholder.external_data.add()
+            entry.key, entry.value = key, str(val)
+        inits.append(placeholder)
+        external[name] = value
         return name
 
     def w(key: str) -> np.ndarray:
@@ -259,8 +281,9 @@ def build_onnx_model(weights: dict[str, np.ndarray], cfg: dict[str, Any]) -> Any
         producer_name="sentence_encoder.py",
         ir_version=8,
     )
-    onnx.checker.check_model(model)
-    return model
+    # No onnx.checker here: it insists on reading external data from a file.
+    # onnxruntime validates the graph and infers every shape when it loads it.
+    return model, external
 
 
 class Encoder:
@@ -294,17 +317,22 @@ class Encoder:
         tokenizer.enable_padding(pad_id=pad_id, pad_type_id=0, pad_token="[PAD]")
         self._tokenizer = tokenizer  # not reconfigured after this: shared read-only by threads
 
-        model_bytes = build_onnx_model(
-            load_file(str(folder / "model.safetensors")), cfg
-        ).SerializeToString()
+        model, weights = build_onnx_model(load_file(str(folder / "model.safetensors")), cfg)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1
+        # Without the arena, activation buffers of a large training batch are given
+        # back after the call instead of staying reserved for the life of the server.
+        options.enable_cpu_mem_arena = False
         options.log_severity_level = 3
+        # onnxruntime reads these buffers in place: they must live as long as the session.
+        self._weights = {name: ort.OrtValue.ortvalue_from_numpy(a) for name, a in weights.items()}
+        for name, value in self._weights.items():
+            options.add_initializer(name, value)
         # InferenceSession.run is thread-safe, so one session serves every thread.
         self._session = ort.InferenceSession(
-            model_bytes, options, providers=["CPUExecutionProvider"]
+            model.SerializeToString(), options, providers=["CPUExecutionProvider"]
         )
         self.dim = DIM
 
@@ -374,7 +402,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     def get_default_config() -> dict[str, Any]:
         return {
             **DenseFeaturizer.get_default_config(),
-            "batch_size": 64,
+            "batch_size": DEFAULT_BATCH_SIZE,
             "add_sequence_feature": False,
         }
 

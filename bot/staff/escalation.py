@@ -270,3 +270,67 @@ def record_escalation(
         contact=contact,
         key=key,
     ).escalation_id
+
+
+@dataclass(frozen=True)
+class Callback:
+    escalation_id: int
+    new_escalation: bool  # no open escalation was found, so one was created for the call-back
+
+
+def record_callback(
+    settings: Settings,
+    *,
+    conversation_id: str,
+    channel: str | None,
+    phone_e164: str,
+    now: datetime | None = None,
+) -> Callback:
+    """After the crisis protocol the person asked to be called back: put the number on the
+    conversation's latest open escalation (contact known, call-back requested) and queue an
+    URGENT alert, in one transaction. With no open escalation (it could not be recorded
+    yet), one is created for the call-back, so the request is never lost."""
+    now = now or utcnow()
+    with session_scope() as session:
+        escalation = session.scalars(
+            select(Escalation)
+            .where(
+                Escalation.conversation_id == conversation_id,
+                Escalation.status.in_(OPEN_STATUSES),
+            )
+            .order_by(Escalation.id.desc())
+            .limit(1)
+        ).first()
+        created = escalation is None
+        if escalation is None:
+            escalation = Escalation(
+                conversation_id=conversation_id,
+                channel=channel,
+                message_text="(asked for a call-back after the crisis protocol)",
+                detected_by="call-back request",
+                message_count=1,
+                last_message_at=now,
+                last_alert_at=now,
+            )
+            session.add(escalation)
+        escalation.contact = phone_e164
+        escalation.callback_requested_at = now
+        session.flush()
+        enqueue(
+            session,
+            settings,
+            kind="crisis",
+            ref_id=escalation.id,
+            subject=f"URGENT call-back: crisis escalation #{escalation.id} - call {phone_e164}",
+            body=alert_text(
+                title=(
+                    f"URGENT call-back requested for crisis escalation #{escalation.id}: the person "
+                    f"asked our care team to call them at {phone_e164}. They were given 988/911."
+                ),
+                conversation_id=conversation_id,
+                channel=escalation.channel or channel,
+                message=escalation.message_text,
+                contact=phone_e164,
+            ),
+        )
+        return Callback(escalation.id, new_escalation=created)

@@ -6,14 +6,21 @@ before the bot confirms anything to the person.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-import phonenumbers
 from sqlalchemy import func, select
 
 from bot.config import Settings
+from bot.staff.contact_details import (  # noqa: F401 - re-exported for callers and tests
+    EMAIL,
+    clean_name,
+    find_email,
+    find_name,
+    find_phone,
+    parse_phone,
+    pretty_phone,
+)
 from bot.staff.escalation import alert_text
 from bot.staff.outbox import enqueue
 from bot.store.db import session_scope
@@ -22,13 +29,6 @@ from bot.store.models import Handoff, Lead, utcnow
 DUPLICATE_WINDOW = timedelta(days=1)
 MAX_NEW_LEADS_PER_CONVERSATION_PER_DAY = 3
 MAX_SUBMISSIONS_PER_LEAD_PER_DAY = 5
-EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-NAME_INLINE = re.compile(
-    r"\b(?:my name is|my name's|this is|name:)\s+"
-    r"([A-Za-z][A-Za-z'\-]+(?:\s+[A-Za-z][A-Za-z'\-]+){0,3})",
-    re.IGNORECASE,
-)
-NAME_ALLOWED = re.compile(r"^[^\W\d_][\w'\-. ]{0,79}$", re.UNICODE)
 
 
 class RateLimited(Exception):
@@ -41,61 +41,19 @@ class LeadDetails:
     phone_e164: str
     email: str | None
     contact_time: str | None
+    booking_for: str | None = None  # a relative ("mother") when booking for someone else
 
 
-def parse_phone(raw: str, region: str) -> str | None:
-    """The number in E.164 (+14158675309), or None if it is not a valid number."""
-    try:
-        number = phonenumbers.parse(raw, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+@dataclass(frozen=True)
+class LeadState:
+    """What the person can be told about their saved request."""
 
-
-def find_phone(text: str, region: str) -> str | None:
-    """A valid phone number written anywhere in a message, in E.164."""
-    for match in phonenumbers.PhoneNumberMatcher(text, region):
-        if phonenumbers.is_valid_number(match.number):
-            return phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-    return None
-
-
-def find_email(text: str) -> str | None:
-    match = EMAIL.search(text)
-    return match.group(0).lower() if match else None
-
-
-NOT_NAME_WORDS = frozenset(
-    "and my number is phone email call text me please i im at or but so the".split()
-)
-
-
-def find_name(text: str) -> str | None:
-    """A name given inline ("my name is Ana Ruiz and my number is ...")."""
-    match = NAME_INLINE.search(text)
-    if not match:
-        return None
-    words = []
-    for word in match.group(1).split():
-        if word.lower() in NOT_NAME_WORDS:
-            break
-        words.append(word)
-    return clean_name(" ".join(words)) if words else None
-
-
-def clean_name(text: str) -> str | None:
-    """A plausible name (letters first, at most 80 characters), tidied; else None."""
-    name = " ".join(text.strip().strip(".!,").split())
-    if not name or not NAME_ALLOWED.match(name) or len(name.split()) > 6:
-        return None
-    return name if any(ch.isupper() for ch in name) else name.title()
-
-
-def pretty_phone(e164: str) -> str:
-    number = phonenumbers.parse(e164, None)
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    lead_id: int
+    status: str  # new | contacted | resolved
+    phone_e164: str
+    contact_time: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
 def consent_text(settings: Settings) -> str:
@@ -141,6 +99,7 @@ def save_lead(
         lead.phone_e164 = details.phone_e164
         lead.email = details.email or lead.email
         lead.contact_time = details.contact_time or lead.contact_time
+        lead.booking_for = details.booking_for or lead.booking_for
         lead.consent = True
         lead.consent_text = consent_text(settings)
         session.flush()
@@ -149,6 +108,7 @@ def save_lead(
             f"Phone: {lead.phone_e164}",
             f"Email: {lead.email or '-'}",
             f"Best time: {lead.contact_time or 'any time'}",
+            *([f"Booking for: their {lead.booking_for}"] if lead.booking_for else []),
             "Consent to contact: yes",
         ]
         enqueue(
@@ -170,6 +130,22 @@ def save_lead(
             ),
         )
         return lead.id, updated
+
+
+def lead_state(lead_id: int) -> LeadState | None:
+    """The saved request as staff left it (status), for "what happens next?"."""
+    with session_scope() as session:
+        lead = session.get(Lead, lead_id)
+        if lead is None:
+            return None
+        return LeadState(
+            lead_id=lead.id,
+            status=lead.status,
+            phone_e164=lead.phone_e164,
+            contact_time=lead.contact_time,
+            created_at=lead.created_at,
+            updated_at=lead.updated_at or lead.created_at,
+        )
 
 
 def record_handoff(

@@ -97,6 +97,8 @@ class Escalation(Base):
     message_count = Column(Integer, nullable=False, default=1, server_default="1")
     last_message_at = Column(DateTime, default=utcnow)
     last_alert_at = Column(DateTime)
+    # The person asked the care team to call them back (the number is `contact`).
+    callback_requested_at = Column(DateTime)
 
 
 class EscalationMessage(Base):
@@ -127,6 +129,7 @@ class Lead(Base):
     phone_e164 = Column(String(20), nullable=False, index=True)
     email = Column(String(320))
     contact_time = Column(String(200))
+    booking_for = Column(String(60))  # a relative ("mother") when booking for someone else
     consent = Column(Boolean, nullable=False)
     consent_text = Column(Text, nullable=False)
     submissions = Column(Integer, nullable=False, default=1)
