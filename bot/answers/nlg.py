@@ -46,11 +46,17 @@ from bot.answers.suggestions import (
     record_choice,
 )
 from bot.config import Settings, get_settings
+from bot.safety.detector import mentions_suicidality
 
 logger = logging.getLogger(__name__)
 
 FAQ_PREFIX = f"utter_{FAQ_INTENT}/"
 FALLBACK = "utter_fallback"
+# Added to an answer whose question names suicide or self-harm (SPEC section 6).
+RESOURCES_REMINDER = (
+    "\n\nIf you are having thoughts of suicide or self-harm, call or text {line} any time;"
+    " in an emergency call {emergency}."
+)
 CRISIS_RESPONSE = "utter_crisis"
 USER_EVENTS_QUOTED = 5  # the crisis turn and the few messages before it
 
@@ -137,7 +143,13 @@ class ContentNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
             except Exception:
                 logger.exception("Could not record an unanswered question")
             return await super().generate(FALLBACK, tracker, output_channel, **kwargs)
-        return {"text": answer.text, "custom": answer.payload}
+        text = answer.text
+        if mentions_suicidality(message.text or ""):
+            crisis = get_settings().crisis
+            text += RESOURCES_REMINDER.format(
+                line=crisis.line_number, emergency=crisis.emergency_number
+            )
+        return {"text": text, "custom": answer.payload}
 
     async def _suggestions(
         self, tracker: DialogueStateTracker, output_channel: str, **kwargs: Any

@@ -10,7 +10,8 @@ ours, stock, stock, ours, so that drift in machine speed falls on both alike.
 Then this assistant alone gets 200 concurrent senders (p50/p95/p99, errors).
 Printed: p50/p95/p99 latency, messages per second,
 errors, resident memory, start-up time, the ratios, the `/model/parse` floor,
-the crisis-detection cost per message and training times.
+the crisis-rule and sentence-encoder cost per message, training times, and
+how a turn's cost grows in one long conversation (turns 2-6 against 24-28).
 """
 
 from __future__ import annotations
@@ -269,7 +270,43 @@ def stop(server: Server) -> None:
         server.process.kill()
 
 
-def report(ours: Server, stock: Server, training: dict[str, float], crisis_us: float) -> str:
+def encoder_cost_ms(count: int = 200) -> float:
+    """Median cost of embedding one message (bot/nlu/sentence_encoder.py), in-process."""
+    from bot.nlu.sentence_encoder import Encoder
+
+    encoder = Encoder.load()
+    encoder.encode(["warm up"])
+    times = []
+    for n in range(count):
+        started = time.perf_counter()
+        encoder.encode([MESSAGES[n % len(MESSAGES)]])
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def turn_growth_ms(url: str, turns: int = 30) -> tuple[float, float]:
+    """Mean latency of turns 2-6 and 24-28 of one long conversation (one sender)."""
+    session = requests.Session()
+    sender = f"bench-long-{uuid.uuid4().hex[:8]}"
+    latencies = []
+    for n in range(turns):
+        started = time.perf_counter()
+        session.post(
+            f"{url}/webhooks/rest/webhook",
+            json={"sender": sender, "message": MESSAGES[n % len(MESSAGES)]},
+            timeout=60,
+        ).raise_for_status()
+        latencies.append((time.perf_counter() - started) * 1000)
+    return statistics.mean(latencies[1:6]), statistics.mean(latencies[23:28])
+
+
+def report(
+    ours: Server,
+    stock: Server,
+    training: dict[str, float],
+    crisis_us: float,
+    encoder_ms: float,
+) -> str:
     lines = [
         f"{'':24s}{'this assistant':>18s}{'stock rasa init':>18s}{'ratio':>10s}",
         f"{'start-up (s)':24s}{ours.startup_seconds:18.1f}{stock.startup_seconds:18.1f}"
@@ -305,6 +342,13 @@ def report(ours: Server, stock: Server, training: dict[str, float], crisis_us: f
             f"errors {high['errors']}, no reply {high['silent']} ({high['messages']} messages)"
         )
     lines.append(f"crisis pattern layer: {crisis_us:.0f} µs per message")
+    lines.append(f"sentence encoder: {encoder_ms:.1f} ms per message (median, in-process)")
+    for server in (ours, stock):
+        short, long = server.results["growth"]
+        lines.append(
+            f"{server.name}: one conversation, turns 2-6 {short:.1f} ms, turns 24-28 "
+            f"{long:.1f} ms (x{long / short:.2f})"
+        )
     a10, b10 = ours.results[10], stock.results[10]
     a50, b50 = ours.results[50], stock.results[50]
     a1, b1 = ours.results[1], stock.results[1]
@@ -351,8 +395,9 @@ def main(requests_per_sender: int = 20) -> int:
             [asyncio.run(closed_loop(ours.url, HIGH_LOAD, per_sender))]
         )
         for server in servers:
+            server.results["growth"] = turn_growth_ms(server.url)
             server.results["rss"] = tree_rss_mb(server.process.pid)
-        print(report(ours, stock, training, crisis_cost_us()))
+        print(report(ours, stock, training, crisis_cost_us(), encoder_cost_ms()))
     finally:
         for server in servers:
             stop(server)

@@ -17,9 +17,10 @@ Three tiers (SPEC section 6; thresholds chosen on the dev set, config.yml):
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from bot.safety.patterns import detect_crisis
+from bot.safety.patterns import _VOCAB, detect_crisis, normalise
 
 CRISIS_INTENT = "crisis"
 CHECK_INTENT = "crisis_check"
@@ -27,6 +28,16 @@ LOOKALIKE_INTENT = "crisis_lookalike"  # training data only: never predicted
 CRISIS_KEY = "crisis"  # key on the parsed message with how the crisis was detected
 # Requests that never get the uncertain-signal question.
 NO_QUESTION_INTENTS = frozenset({"request_consultation", "request_human", "cancel"})
+# Suicide, self-harm or overdose named in a message that is not a crisis (a
+# research or treatment question): the answer ends with a resources line.
+_SUICIDALITY_WORDS = re.compile(
+    rf"\b(?:{_VOCAB['SUICIDE']}|{_VOCAB['SUICIDAL']}|self harm\w*|selfharm\w*|overdos\w*)"
+)
+
+
+def mentions_suicidality(text: str) -> bool:
+    """Whether a (non-crisis) message names suicide, self-harm or overdose."""
+    return bool(_SUICIDALITY_WORDS.search(normalise(text or "")))
 
 
 def classify(
