@@ -402,6 +402,8 @@ class QuestionGroup:
     example: str
     last_asked: datetime
     channels: list[str]
+    offered: int = 0  # times "did you mean" choices were offered for it
+    picked: list[tuple[str, int]] = field(default_factory=list)  # (content id or "none", times)
 
 
 def unanswered_groups(session: Session, limit: int = 100, scan: int = 20000) -> list[QuestionGroup]:
@@ -411,18 +413,36 @@ def unanswered_groups(session: Session, limit: int = 100, scan: int = 20000) -> 
     PostgreSQL; only the most recent `scan` rows are considered.
     """
     query = (
-        select(UnansweredQuestion.text, UnansweredQuestion.channel, UnansweredQuestion.created_at)
+        select(
+            UnansweredQuestion.text,
+            UnansweredQuestion.channel,
+            UnansweredQuestion.created_at,
+            UnansweredQuestion.kind,
+            UnansweredQuestion.chosen,
+        )
         .order_by(UnansweredQuestion.created_at.desc())
         .limit(scan)
     )
     groups: dict[str, dict[str, Any]] = {}
-    for text, channel, created_at in session.execute(query):
+    for text, channel, created_at, kind, chosen in session.execute(query):
         key = normalise_question(text)
         if not key:
             continue
         group = groups.setdefault(
-            key, {"texts": Counter(), "last": created_at, "channels": set(), "n": 0}
+            key,
+            {
+                "texts": Counter(),
+                "last": created_at,
+                "channels": set(),
+                "n": 0,
+                "offered": 0,
+                "picked": Counter(),
+            },
         )
+        if kind == "suggestions":
+            group["offered"] += 1
+            if chosen is not None:
+                group["picked"][chosen or "none"] += 1
         group["n"] += 1
         group["texts"][text.strip()] += 1
         group["last"] = max(group["last"], created_at)
@@ -435,6 +455,8 @@ def unanswered_groups(session: Session, limit: int = 100, scan: int = 20000) -> 
             example=g["texts"].most_common(1)[0][0],
             last_asked=g["last"],
             channels=sorted(g["channels"]),
+            offered=g["offered"],
+            picked=g["picked"].most_common(),
         )
         for key, g in groups.items()
     ]
@@ -689,7 +711,7 @@ class InboxFilter:
 
 @dataclass
 class ContactDetail:
-    kind: str  # name | phone | email | time | other
+    kind: str  # name | for (booking for a relative) | phone | email | time | other
     value: str  # E.164 for a phone
     display: str
     sources: list[str]
@@ -873,6 +895,9 @@ def conversation_contacts(
             given.append((lead.conversation_id, "email", lead.email, source))
         if lead.contact_time:
             given.append((lead.conversation_id, "time", lead.contact_time, source))
+        booking_for = getattr(lead, "booking_for", None)
+        if booking_for:
+            given.append((lead.conversation_id, "for", booking_for, source))
     for kind, model in (("escalation", Escalation), ("handoff", Handoff)):
         query = select(model.conversation_id, model.id, model.contact).where(
             model.conversation_id.in_(ids), model.contact.is_not(None), model.contact != ""
@@ -907,7 +932,7 @@ def conversation_contacts(
                 details[key].sources.append(source)
         else:
             details[key] = ContactDetail(kind, raw, display, [source])
-    order = {"name": 0, "phone": 1, "email": 2, "time": 3, "other": 4}
+    order = {"name": 0, "for": 1, "phone": 2, "email": 3, "time": 4, "other": 5}
     return {
         conversation_id: sorted(details.values(), key=lambda d: order[d.kind])
         for conversation_id, details in result.items()
