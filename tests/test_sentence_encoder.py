@@ -370,3 +370,19 @@ def test_rasa_trains_and_parses_with_the_featurizer(tmp_path: Path) -> None:
     ]:
         parsed = asyncio.run(agent.parse_message(text))
         assert parsed["intent"]["name"] == intent, parsed["intent"]
+
+
+def test_the_training_cache_gives_the_same_embeddings(tmp_path: Path) -> None:
+    """Cached training embeddings are the encoder's own; a damaged cache is ignored."""
+    texts = ["do u take aetna", "what is ketamine", "do u take aetna"]
+    encoder = se.Encoder.load()
+    cache = se.EmbeddingCache.open(tmp_path)
+    assert cache.vectors == {}
+    cache.vectors.update(zip(texts[:2], encoder.encode(texts[:2]), strict=True))
+    cache.save()
+    reopened = se.EmbeddingCache.open(tmp_path)
+    np.testing.assert_allclose(
+        np.stack([reopened.vectors[t] for t in texts]), encoder.encode(texts), atol=1e-6
+    )
+    reopened.path.write_bytes(b"not an npz file")
+    assert se.EmbeddingCache.open(tmp_path).vectors == {}

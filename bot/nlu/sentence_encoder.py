@@ -385,6 +385,40 @@ _INSTANCE: Encoder | None = None
 _INSTANCE_LOCK = threading.Lock()
 
 
+# --------------------------------------------------------------------------- training cache
+EMBEDDING_CACHE = Path(".rasa") / "embeddings"
+
+
+class EmbeddingCache:
+    """Embeddings of training texts from earlier runs, one file per model revision.
+
+    Only training uses it (a development convenience: a clean checkout, as in
+    CI, simply encodes everything once). A damaged file is ignored.
+    """
+
+    def __init__(self, path: Path, vectors: dict[str, np.ndarray]) -> None:
+        self.path = path
+        self.vectors = vectors
+
+    @classmethod
+    def open(cls, folder: Path = EMBEDDING_CACHE) -> EmbeddingCache:
+        path = folder / f"minilm-{PINNED_SHA256['model.safetensors'][:16]}.npz"
+        vectors: dict[str, np.ndarray] = {}
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                vectors = dict(zip(data["texts"].tolist(), data["vectors"], strict=True))
+        except (OSError, KeyError, ValueError):
+            pass
+        return cls(path, vectors)
+
+    def save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        texts = list(self.vectors)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(tmp, texts=np.array(texts), vectors=np.stack([self.vectors[t] for t in texts]))
+        tmp.replace(self.path)
+
+
 # --------------------------------------------------------------------------- Rasa component
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
@@ -439,22 +473,34 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             )
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """All training examples with text, in length-sorted batches."""
-        self._featurize(training_data.training_examples)
+        """All training examples with text, in length-sorted batches.
+
+        Embeddings of texts seen in an earlier training run on this machine
+        are read from `EMBEDDING_CACHE` (keyed by the weights' hash), so
+        editing a few training phrasings re-encodes only those.
+        """
+        self._featurize(training_data.training_examples, cache=EmbeddingCache.open())
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:
         self._featurize(messages)
         return messages
 
-    def _featurize(self, messages: list[Message]) -> None:
+    def _featurize(self, messages: list[Message], cache: EmbeddingCache | None = None) -> None:
         # Core's messages carry only an intent or action name: skip those.
         with_text = [m for m in messages if isinstance(m.get(TEXT), str)]
         if not with_text:
             return
-        vectors = self._encoder.encode(
-            [m.get(TEXT) for m in with_text], batch_size=self._config["batch_size"]
-        )
+        texts = [m.get(TEXT) for m in with_text]
+        if cache is None:
+            vectors = self._encoder.encode(texts, batch_size=self._config["batch_size"])
+        else:
+            missing = sorted({t for t in texts if t not in cache.vectors})
+            if missing:
+                encoded = self._encoder.encode(missing, batch_size=self._config["batch_size"])
+                cache.vectors.update(zip(missing, encoded, strict=True))
+                cache.save()
+            vectors = np.stack([cache.vectors[t] for t in texts])
         sequence = self._config["add_sequence_feature"]
         for message, vector in zip(with_text, vectors, strict=True):
             row = vector[None, :]
