@@ -361,8 +361,10 @@ def test_every_item_shows_the_contacts_given_anywhere_in_its_conversation(
     # The escalation's own contact and the SMS sender: one number, both sources.
     assert contacts.count("tel:+12125550147") == 1
     assert f"escalation #{s.sms_escalation}, SMS sender" in contacts
-    # The handoff queue shows them too.
+    # The handoff queue and the conversation page show them too.
     assert "+1 415-867-5301" in page(client, "/handoffs?status=open&page=1")
+    conversation = page(client, f"/conversations/{s.dana_conversation}")
+    assert "+1 415-867-5301" in conversation.split('id="contacts"', 1)[1]
 
 
 def test_wait_text() -> None:

@@ -342,10 +342,13 @@ def test_inbox_and_leads_on_a_375px_phone(browser, served: Served) -> None:  # t
         expect(first_cell).to_have_text(re.compile(r"^#\d+ \w+"))  # the id and the name
         before = first_cell.bounding_box()["x"]
         phone_cell = table.locator("tbody tr").first.locator("td").nth(5)
+        scroller.scroll_into_view_if_needed()
+        page.evaluate("window.scrollBy(0, -60)")
+        page.screenshot(path=str(ARTIFACTS / "leads-phone.png"))
         scroller.evaluate("e => { e.scrollLeft = e.scrollWidth; }")
         assert abs(first_cell.bounding_box()["x"] - before) < 1  # sticky
         assert phone_cell.bounding_box()["x"] + phone_cell.bounding_box()["width"] <= 376
-        page.screenshot(path=str(ARTIFACTS / "leads-phone.png"))
+        page.screenshot(path=str(ARTIFACTS / "leads-phone-scrolled.png"))
 
         page.goto(f"{served.url}/content")
         assert page_width() <= 375
@@ -376,5 +379,8 @@ def test_content_page_shows_each_answer(browser, served: Served) -> None:  # typ
         # Answers with placeholders show this clinic's details, not "{clinic_name}".
         expect(page.locator(".answer-text", has_text="{clinic_")).to_have_count(0)
         page.screenshot(path=str(ARTIFACTS / "content-page.png"))
+        card.scroll_into_view_if_needed()
+        page.evaluate("window.scrollBy(0, -10)")
+        page.screenshot(path=str(ARTIFACTS / "content-answers.png"))
     finally:
         context.close()

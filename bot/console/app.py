@@ -497,6 +497,7 @@ def create_app(settings: Settings) -> Flask:
         with session_scope(settings.database_url) as db:
             lines = queries.transcript(db, conversation_id)
             related = queries.related_items(db, conversation_id)
+            contacts = queries.conversation_contacts(db, {conversation_id}, region=region)
         if not related and not lines:
             abort(404)
         return render_template(
@@ -505,6 +506,7 @@ def create_app(settings: Settings) -> Flask:
             conversation_id=conversation_id,
             lines=lines,
             related=related,
+            contacts=contacts.get(conversation_id, []),
         )
 
     @app.get("/leads/export.csv")
