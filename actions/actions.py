@@ -11,7 +11,7 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.leads import ActionRequestHandoff
@@ -39,10 +39,15 @@ def _previous_turn_fell_back(tracker: Tracker) -> bool:
     return False
 
 
+FORMS = ("consultation_form", "callback_form")
+
+
 class ActionHandleFallback(Action):
     """Says honestly that it cannot answer, offers staff, and logs the question.
 
-    The second fallback in a row hands the conversation to staff."""
+    The second fallback in a row hands the conversation to staff, except while
+    a form is waiting for an answer: then the form asks its question again
+    (forms handle their own fallbacks; this is the safety net)."""
 
     def name(self) -> str:
         return "action_handle_fallback"
@@ -60,6 +65,9 @@ class ActionHandleFallback(Action):
             )
         except Exception:
             logger.exception("Could not record an unanswered question")
+        if tracker.active_loop_name in FORMS:
+            dispatcher.utter_message(response="utter_lead_question_later")
+            return [FollowupAction(tracker.active_loop_name)]
         if _previous_turn_fell_back(tracker):
             return await ActionRequestHandoff().run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_fallback")

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from bot.safety.evaluate import load_eval_set, score
 from bot.store.db import session_scope
-from bot.store.models import Alert, Escalation
+from bot.store.models import Alert, Escalation, Lead
 from tests.conftest import (
     ROOT,
     Stack,
@@ -171,23 +171,32 @@ def test_crisis_reply_needs_no_action_server(
         rasa.wait(timeout=30)
 
 
-def test_yes_to_a_call_back_after_a_crisis_is_an_urgent_request(stack: Stack) -> None:
+def test_yes_to_a_call_back_after_a_crisis_asks_only_for_a_number(stack: Stack) -> None:
+    """The call-back goes on the escalation (contact known, urgent), not into a lead."""
     sender = new_sender()
-    stack.say(sender, "i cant go on anymore, i want to die")
+    first = stack.say(sender, "i cant go on anymore, i want to die")
+    [escalation_id] = [c["escalation_id"] for c in custom_payloads(first, "crisis")]
     ask = " ".join(texts(stack.say(sender, "yes please")))
-    assert "care team" in ask and "name" in ask
-    stack.say(sender, "Jamie")
-    stack.say(sender, "415 867 5399")
-    stack.say(sender, "skip")
-    stack.say(sender, "as soon as possible")
-    done = stack.say(sender, "yes")
-    lead = custom_payloads(done, "lead")
-    assert lead, done
+    assert "care team" in ask and "phone number" in ask
+    assert "name" not in ask and "consultation" not in ask
+    done = stack.say(sender, "(415) 867-5399")
+    said = " ".join(texts(done))
+    assert "(415) 867-5399" in said and "988" in said
+    assert custom_payloads(done, "crisis") == [
+        {"type": "crisis", "escalation_id": escalation_id, "callback": True}
+    ]
+    with session_scope(stack.database_url) as session:
+        escalation = session.get(Escalation, escalation_id)
+        assert escalation.contact == "+14158675399" and escalation.callback_requested_at
+        assert not session.scalars(select(Lead).where(Lead.conversation_id == sender)).all()
     alert = wait_until(
         lambda: [
             a
             for a in stack.webhook.received
-            if f"consultation request #{lead[0]['lead_id']}" in a.get("text", "")
+            if f"URGENT call-back: crisis escalation #{escalation_id}" in a.get("text", "")
         ]
     )
-    assert alert and "URGENT call-back after a crisis" in alert[0]["text"]
+    assert alert and "+14158675399" in alert[0]["text"]
+    # a second "yes" does not ask again
+    again = " ".join(texts(stack.say(sender, "yes")))
+    assert "already has your number" in again

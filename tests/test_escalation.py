@@ -11,6 +11,7 @@ from bot.staff.escalation import (
     ALERT_BODY_MAX_CHARS,
     cap,
     message_key,
+    record_callback,
     record_crisis,
 )
 from bot.store.models import Alert, Escalation, EscalationMessage, utcnow
@@ -95,3 +96,32 @@ def test_nothing_sent_to_the_person_is_said_in_the_alert(database, settings_with
     [alert] = crisis_alerts(database)
     assert "Nothing could be sent to them" in alert.body and "opted out" in alert.body
     assert "988/911 resources" not in alert.body
+
+
+def test_a_call_back_goes_on_the_escalation_with_an_urgent_alert(  # type: ignore[no-untyped-def]
+    database, settings_with_webhook
+) -> None:
+    first = record(settings_with_webhook, conversation="cb")
+    callback = record_callback(
+        settings_with_webhook, conversation_id="cb", channel="rest", phone_e164="+13125550199"
+    )
+    assert (callback.escalation_id, callback.new_escalation) == (first.escalation_id, False)
+    with database() as session:
+        escalation = session.get(Escalation, first.escalation_id)
+        assert escalation.contact == "+13125550199" and escalation.callback_requested_at
+    urgent = [a for a in crisis_alerts(database) if a.subject.startswith("URGENT call-back")]
+    assert urgent and "+13125550199" in urgent[0].body and urgent[0].priority == 100
+
+
+def test_a_call_back_without_a_recorded_escalation_is_not_lost(  # type: ignore[no-untyped-def]
+    database, settings_with_webhook
+) -> None:
+    callback = record_callback(
+        settings_with_webhook, conversation_id="none", channel="rest", phone_e164="+13125550198"
+    )
+    assert callback.new_escalation
+    with database() as session:
+        escalation = session.get(Escalation, callback.escalation_id)
+        assert (
+            escalation.contact == "+13125550198" and escalation.detected_by == "call-back request"
+        )

@@ -45,7 +45,7 @@ def test_happy_path(stack: Stack) -> None:
     assert "email" in said(stack.say(sender, "(415) 867-5309")).lower()
     assert "good time" in said(stack.say(sender, "jordan@example.com"))
     consent = stack.say(sender, "weekday mornings")
-    assert "Jordan Lee" in said(consent) and "+14158675309" in said(consent)
+    assert "Jordan Lee" in said(consent) and "(415) 867-5309" in said(consent)
     done = stack.say(sender, "yes")
     lead = custom_payloads(done, "lead")
     assert len(lead) == 1, done
@@ -102,7 +102,7 @@ def test_a_value_can_be_corrected(stack: Stack) -> None:
     stack.say(sender, "skip")
     stack.say(sender, "evenings")
     corrected = said(stack.say(sender, "actually my number is 415 867 5313"))
-    assert "+14158675313" in corrected
+    assert "(415) 867-5313" in corrected
     stack.say(sender, "yes")
     [row] = lead_rows(stack, sender)
     assert row.phone_e164 == "+14158675313"

@@ -52,10 +52,13 @@ def test_answer_comes_from_the_database_and_is_recorded(content) -> None:  # typ
     assert message["custom"]["type"] == "faq"
     assert message["custom"]["content_id"] == "side_effects_common"
     assert message["custom"]["sources"]
+    # one message: one line per paragraph or bullet, no blank line (Rasa's REST collector
+    # would split it into one message per paragraph), and one short "limits" line
     assert message["text"].endswith(
-        "not medical advice. Whether ketamine treatment is right "
-        "for you is decided by a clinician at a consultation."
+        "\nGeneral information, not medical advice; whether it's right for you is decided "
+        "by a clinician at a consultation."
     )
+    assert "\n\n" not in message["text"] and "\n- " in message["text"]
     with content() as session:
         served = session.scalars(select(AnswerServed)).all()
     assert [(r.content_id, r.channel, r.confidence) for r in served] == [

@@ -267,7 +267,7 @@ def test_lead_by_sms_confirms_the_senders_number(stack: Stack) -> None:
     assert "email" in say("YES").lower()
     assert "good time" in say("1")  # 1 = Skip
     consent = say("1")  # 1 = Any time
-    assert number in consent and "Reply 1 for Yes, contact me, 2 for No." in consent
+    assert pretty in consent and "Reply 1 for Yes, contact me, 2 for No." in consent
     done = say("1")  # 1 = Yes, contact me
     print("LEAD:", transcript)
     assert "saved" in done
@@ -288,4 +288,4 @@ def test_another_number_can_be_given_instead(stack: Stack) -> None:
     assert "email" in " ".join(text(stack, number, "call me at 415 867 5399")).lower()
     text(stack, number, "1")
     consent = " ".join(text(stack, number, "evenings"))
-    assert "+14158675399" in consent
+    assert "(415) 867-5399" in consent

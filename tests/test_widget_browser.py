@@ -126,7 +126,7 @@ def test_faq_answer_shows_source_and_review_date_and_survives_reload(
     expect(widget.log).to_contain_text("dissociation")
     expect(widget.log.locator("li").first).to_be_visible()  # "- " bullets became a list
     expect(widget.page.locator(".kcw-notice")).to_contain_text(
-        "General information, not medical advice. In an emergency call 911."
+        "In an emergency call 911. In crisis, call or text 988."
     )
     widget.shot("desktop-faq-answer")
     sender = widget.conversation_id()
@@ -146,6 +146,50 @@ def test_faq_answer_shows_source_and_review_date_and_survives_reload(
             select(AnswerServed).where(AnswerServed.conversation_id == sender)
         ).all()
     assert [row.channel for row in served] == ["widget"]  # the web variant of the answer
+
+
+@pytest.mark.parametrize(
+    ("device", "options"),
+    [
+        ("desktop", {"viewport": {"width": 1280, "height": 800}}),
+        (
+            "phone",
+            {
+                "viewport": {"width": 375, "height": 667},
+                "is_mobile": True,
+                "has_touch": True,
+                "device_scale_factor": 2,
+            },
+        ),
+    ],
+)
+def test_faq_answer_is_one_bubble(
+    browser: Browser, stack: Stack, device: str, options: dict
+) -> None:
+    """One answer, one message: paragraphs and bullets in one bubble, one short disclaimer."""
+    widget = new_widget(browser, stack, **options)
+    try:
+        widget.open()
+        widget.ask(FAQ_QUESTION)
+        bubbles = widget.log.locator(".kcw-bot")
+        expect(bubbles).to_have_count(2)  # the session notice, then the whole answer
+        answer = bubbles.last
+        expect(answer.locator("p")).not_to_have_count(0)
+        expect(answer.locator("li").first).to_be_visible()
+        expect(answer.locator(".kcw-fine")).to_have_count(1)
+        expect(answer.locator(".kcw-fine")).to_contain_text("not medical advice")
+        expect(answer.locator(".kcw-meta")).to_contain_text("Reviewed")
+        text = widget.log.inner_text().lower()
+        # the notice once (session start) and the answer's one line: no third copy
+        assert text.count("not medical advice") == 2, text
+        assert widget.log.locator(".kcw-sr", has_text="Assistant:").count() == 2
+        widget.shot(f"faq-answer-{device}")
+        answer.evaluate(
+            "e => e.scrollIntoView({block: 'end'})"
+        )  # its end: one-line limits, sources
+        widget.shot(f"faq-answer-{device}-end")
+    finally:
+        widget.page.context.close()
 
 
 def pick_message_with_buttons(stack: Stack) -> str:

@@ -52,9 +52,10 @@ logger = logging.getLogger(__name__)
 
 FAQ_PREFIX = f"utter_{FAQ_INTENT}/"
 FALLBACK = "utter_fallback"
-# Added to an answer whose question names suicide or self-harm (SPEC section 6).
+# Added to an answer whose question names suicide or self-harm (SPEC section 6);
+# one line of the same message (a blank line would split the answer in two).
 RESOURCES_REMINDER = (
-    "\n\nIf you are having thoughts of suicide or self-harm, call or text {line} any time;"
+    "\nIf you are having thoughts of suicide or self-harm, call or text {line} any time;"
     " in an emergency call {emergency}."
 )
 CRISIS_RESPONSE = "utter_crisis"

@@ -9,11 +9,39 @@ from bot.config import SMS_CHANNEL, Settings
 from bot.store.db import session_scope
 from bot.store.models import AnswerServed, UnansweredQuestion
 
+# One short line at the end of every answer (the session notice says the rest).
 WEB_LIMITS = (
-    "General information, not medical advice. Whether ketamine treatment is right "
-    "for you is decided by a clinician at a consultation."
+    "General information, not medical advice; whether it's right for you is decided "
+    "by a clinician at a consultation."
 )
 SMS_LIMITS = "General info, not medical advice."
+
+
+def one_message(body: str) -> str:
+    """The web answer as one message: one line per paragraph or "- " bullet.
+
+    Rasa's REST collector splits a text at every blank line into separate
+    messages (one bubble each in the widget, "Assistant:" before each for a
+    screen reader), so blank lines are dropped; a paragraph wrapped over
+    several lines in the content file becomes one line.
+    """
+    lines: list[str] = []
+    for block in body.replace("\r\n", "\n").split("\n\n"):
+        paragraph: list[str] = []
+        for line in block.split("\n"):
+            stripped = line.strip()
+            if not stripped:
+                continue
+            if stripped.startswith(("- ", "* ", "\u2022 ")):
+                if paragraph:
+                    lines.append(" ".join(paragraph))
+                    paragraph = []
+                lines.append("- " + stripped[2:].strip())
+            else:
+                paragraph.append(stripped)
+        if paragraph:
+            lines.append(" ".join(paragraph))
+    return "\n".join(lines)
 
 
 FAQ_INTENT = "faq"
@@ -57,7 +85,7 @@ def answer_for(
             return None
         sms = channel == SMS_CHANNEL
         body = fill_placeholders(item.answer_sms if sms else item.answer_web, settings.clinic)
-        text = f"{body} {SMS_LIMITS}" if sms else f"{body}\n\n{WEB_LIMITS}"
+        text = f"{body} {SMS_LIMITS}" if sms else f"{one_message(body)}\n{WEB_LIMITS}"
         payload = {
             "type": "faq",
             "content_id": item.content_id,

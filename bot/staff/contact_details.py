@@ -33,7 +33,8 @@ NAME_CHARS = re.compile(r"^[^\W\d_](?:[\w'’\-.]*[^\W\d_])?\.?$", re.UNICODE)
 # function words and the common verbs/adjectives that follow "I'm".
 _NOT_NAME = """
 a about after again ah all also alright am an and any anyone anything anytime are as ask asking at
-available away awesome back bad be because been before being best better between book booking but by bye
+available away awesome back bad be because been before being best better between book booking but
+by bye
 call called calling can cancel cant can't cell children come confused contact correct could cool
 curious daughter day days depressed desperate did do does doing done dont don't dunno email
 evening evenings every everything excellent family fine for forget friend from get getting go
@@ -104,7 +105,8 @@ _WORD = re.compile(r"[^\W\d_][\w'’\-.]*", re.UNICODE)
 
 _FILLER = frozenset(
     """
-    yes yeah yea yep yup ya sure ok okay k kk fine thats that's that is it good great cool thanks thank
+    yes yeah yea yep yup ya sure ok okay k kk fine thats that's that is it good great cool thanks
+    thank
     you please pls no nope nah none skip hmm hm um uh idk dunno whatever lol alright right correct
     perfect sounds works hi hello hey so well oh ah just fine. sure. the a go ahead
     """.split()
@@ -115,7 +117,8 @@ _DECLINE = re.compile(
     r"^(?:(?:oh|um|uh|well|sorry|actually|thanks|ok|okay)[\s,]+)*"
     r"(?:no+|nope|nah|none|nothing|n/?a|skip(?: it| that| this)?|pass|no thanks?|no thank you|"
     r"not really|rather not|i'?d rather not|prefer not(?: to)?(?: say| share)?|not needed|"
-    r"no need|don'?t need (?:one|it|to)|not necessary|i don'?t (?:have|use) (?:one|it|an? \w+|email)|"
+    r"no need|don'?t need (?:one|it|to)|not necessary|i don'?t (?:have|use) (?:one|it|an? \w+|"
+    r"email)|"
     r"don'?t have (?:one|it|an? \w+|email)|no (?:email|e-mail|mail|preference)(?: address)?|"
     r"i have none|haven'?t got one|leave it (?:out|blank)|next)"
     r"(?:[\s,.!]+(?:thanks?|thank you|please|pls|sorry|for now|i'?m afraid))*[\s.!]*$",
@@ -134,7 +137,8 @@ _ASAP = re.compile(r"\b(?:asap|as soon as (?:possible|you can)|right away|now pl
 
 # Parts of the day/week dateparser does not model; clock times and days it does.
 _PERIOD = (
-    r"(?:early |late |mid-?)?(?:mornings?|afternoons?|evenings?|nights?|noon|midday|lunch ?(?:time|break)?|"
+    r"(?:early |late |mid-?)?(?:mornings?|afternoons?|evenings?|nights?|noon|midday|lunch ?(?:time|"
+    r"break)?|"
     r"weekdays?|weekends?|week ?nights?|work ?days?|after work|before work|after school|"
     r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)s?|"
     r"mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun|today|tonight|tomorrow|next week|this week)\b"
@@ -145,11 +149,18 @@ _DATEPARSER_WORDS = re.compile(
     r"thurs|fri|sat|sun|today|tonight|tomorrow|next week|this week)$",
     re.IGNORECASE,
 )
-_CLOCK = r"(?:\d{1,2}(?::\d{2})?\s*(?:a\.?m\.?|p\.?m\.?)|\d{1,2}:\d{2}|noon|midday|\d{1,2}\s*o'?clock)(?![\w])"
-_TIME_WORD = r"(?:after|before|around|about|between|from|until|till|by|at|on|in the|any|early|late|not before)\b"
+_CLOCK = (
+    r"(?:\d{1,2}(?::\d{2})?\s*(?:a\.?m\.?|p\.?m\.?)|\d{1,2}:\d{2}|noon|midday|\d{1,2}\s*o'?clock)"
+    r"(?![\w])"
+)
+_TIME_WORD = (
+    r"(?:after|before|around|about|between|from|until|till|by|at|on|in the|any|early|late|"
+    r"not before)\b"
+)
 _TIME_PHRASE = re.compile(
     rf"(?:(?:{_TIME_WORD}|and|or|to|-|,|&)\s*)*"
-    rf"(?:{_PERIOD}|{_CLOCK}|(?:after|before|around|between|from|until|till|not before)\s+\d{{1,2}}\b(?![:\d]))"
+    rf"(?:{_PERIOD}|{_CLOCK}|(?:after|before|around|between|from|until|till|"
+    rf"not before)\s+\d{{1,2}}\b(?![:\d]))"
     rf"(?:\s*(?:(?:{_TIME_WORD}|and|or|to|-|&|,|\s)\s*)*(?:{_PERIOD}|{_CLOCK}|\d{{1,2}}\b(?!\d)))*",
     re.IGNORECASE,
 )
@@ -161,7 +172,8 @@ _YES = re.compile(
     r"certainly|please do|please|go ahead|do it|that'?s fine|fine|that'?s ok(?:ay)?|correct|"
     r"that'?s right|right|i agree|agreed|i consent|you may|you can|alright|all right|sounds good|"
     r"works for me|perfect|great|yes please|yes you (?:can|may)|why not|no problem|by all means|"
-    r"that works|that'?s correct|that'?s my number|that one|this one|same number|use (?:that|this) one|"
+    r"that works|that'?s correct|that'?s my number|that one|this one|same number|use (?:that|"
+    r"this) one|"
     r"yes that'?s (?:fine|right|correct|my number|it)|yes,? (?:please|call me|that'?s fine)|"
     r"please (?:call|contact|text) me|call me)"
     r"(?:[\s,.!]+(?:please|pls|thanks?|thank you|that'?s fine|go ahead|sure|sounds good|"
@@ -180,16 +192,21 @@ _NOT_REALLY_NO = re.compile(
 # Ending the form: the whole message (a few polite words around it).
 _CANCEL = re.compile(
     r"^(?:(?:oh|um|ok|okay|no|nah|actually|sorry|wait|hmm|please|just|thanks)[\s,.!]+)*"
-    r"(?:cancel(?: that| it| this| the request| my request| everything)?|stop(?: it| this| that| asking| please)?|"
+    r"(?:cancel(?: that| it| this| the request| my request| everything)?|stop(?: it| this| that|"
+    r" asking| please)?|"
     r"never ?mind|nvm|nm|forget (?:it|about it|that|this)|quit|exit|end|abort|leave it|"
-    r"i changed my mind|changed my mind|i don'?t want to (?:do this|book|continue|give (?:my|you) \w+)(?: anymore| now)?|"
-    r"not now|maybe later|let'?s not|no thanks,? (?:cancel|stop)|i'?ll call (?:you|myself|the clinic)(?: instead)?)"
+    r"i changed my mind|changed my mind|i don'?t want to (?:do this|book|continue|give (?:my|"
+    r"you) \w+)(?: anymore| now)?|"
+    r"not now|maybe later|let'?s not|no thanks,? (?:cancel|stop)|i'?ll call (?:you|myself|"
+    r"the clinic)(?: instead)?)"
     r"(?:[\s,.!]+(?:please|pls|thanks?|thank you|then|for now|that|it|anymore|sorry))*[\s.!]*$",
     re.IGNORECASE,
 )
 _QUESTION_START = re.compile(
-    r"^(?:wait[\s,]+|hold on[\s,]+|actually[\s,]+|but[\s,]+|and[\s,]+|oh[\s,]+|um[\s,]+|so[\s,]+|quick question[\s,:]+)*"
-    r"(?:what|what's|whats|how|why|when|where|who|which|is|are|does|do|did|can|could|will|would|should|"
+    r"^(?:wait[\s,]+|hold on[\s,]+|actually[\s,]+|but[\s,]+|and[\s,]+|oh[\s,]+|um[\s,]+|so[\s,]+|"
+    r"quick question[\s,:]+)*"
+    r"(?:what|what's|whats|how|why|when|where|who|which|is|are|does|do|did|can|could|will|would|"
+    r"should|"
     r"may|might|am|was|were|has|have|tell me)\b",
     re.IGNORECASE,
 )
@@ -198,10 +215,13 @@ _QUESTION_START = re.compile(
 _WHAT_NEXT = re.compile(
     r"\b(?:what(?:'s|s| is| are| happens?| will happen| do i do| should i do| now)?\s+"
     r"(?:happens\s+)?(?:next|now|then)(?:\s+steps?)?|next steps?|what now|now what|"
-    r"when (?:will|would|do|does|can|should|is|are)\s+(?:you|someone|somebody|they|the team|your team|"
-    r"the clinic|staff|a nurse|anyone|i)\s+(?:going to\s+)?(?:be\s+)?(?:call|contact|reach|get(?:ting)? back|hear|"
+    r"when (?:will|would|do|does|can|should|is|are)\s+(?:you|someone|somebody|they|the team|"
+    r"your team|"
+    r"the clinic|staff|a nurse|anyone|i)\s+(?:going to\s+)?(?:be\s+)?(?:call|contact|reach|"
+    r"get(?:ting)? back|hear|"
     r"ring|text|email|phone|calling|contacting)|"
-    r"when (?:will|do|can|should) i (?:hear|expect|get)|how long (?:until|till|before|will it take|does it take|do i wait)|"
+    r"when (?:will|do|can|should) i (?:hear|expect|get)|how long (?:until|till|before|will it take|"
+    r"does it take|do i wait)|"
     r"hear back|did (?:you|it|they|the team) (?:get|receive|see) (?:my|the)|(?:is|was) my request|"
     r"status of my (?:request|booking|consult)|have you got my|got my (?:request|details|info)|"
     r"who will (?:call|contact)|will (?:someone|anyone|you|they) (?:call|contact|reach)|"
@@ -236,7 +256,9 @@ def parse_phone(raw: str, region: str) -> str | None:
 def phone_spans(text: str, region: str) -> list[tuple[int, int, str]]:
     """(start, end, E.164) of every valid phone number written in `text`."""
     found = []
-    for match in phonenumbers.PhoneNumberMatcher(text or "", region, leniency=phonenumbers.Leniency.VALID):
+    for match in phonenumbers.PhoneNumberMatcher(
+        text or "", region, leniency=phonenumbers.Leniency.VALID
+    ):
         found.append(
             (
                 match.start,
@@ -268,7 +290,9 @@ def pretty_phone(e164: str) -> str:
     number = phonenumbers.parse(e164, None)
     region = phonenumbers.region_code_for_number(number)
     kind = phonenumbers.PhoneNumberFormat
-    return phonenumbers.format_number(number, kind.NATIONAL if region == "US" else kind.INTERNATIONAL)
+    return phonenumbers.format_number(
+        number, kind.NATIONAL if region == "US" else kind.INTERNATIONAL
+    )
 
 
 def without_details(text: str, region: str) -> str:
@@ -308,7 +332,13 @@ def clean_name(text: str) -> str | None:
     if len(words) > NAME_MAX_WORDS + 1:  # "Dr." + four words
         return None
     for word in words:
-        if not NAME_CHARS.match(word.strip(".")) and word.rstrip(".").lower() not in {"dr", "mr", "mrs", "ms", "mx"}:
+        if not NAME_CHARS.match(word.strip(".")) and word.rstrip(".").lower() not in {
+            "dr",
+            "mr",
+            "mrs",
+            "ms",
+            "mx",
+        }:
             return None
     if all(word.lower().strip(".") in NOT_NAME_WORDS for word in words):
         return None
@@ -333,7 +363,7 @@ def _cued_name(text: str, *, weak_ok: bool) -> str | None:
             if not words:
                 continue
             if strength != "strong" and not weak_ok and not words[0][:1].isupper():
-                continue  # "i'm looking…", "this is urgent": only "I'm Dana", "this is Marcus" count
+                continue  # "i'm looking…", "this is urgent": "I'm Dana", "this is Marcus" count
             if strength != "strong" and len(words) == 1 and len(words[0]) < 2:
                 continue
             name = clean_name(" ".join(words))
@@ -352,7 +382,9 @@ def find_name(text: str, *, asked: bool = False, region: str = "US") -> str | No
     if cued or not asked:
         return cued
     rest = without_details(text, region)
-    rest = re.sub(r"^(?:hi|hello|hey|ok|okay|sure|yes|yeah|it's|its|um|uh)[\s,!.]+", "", rest, flags=re.I)
+    rest = re.sub(
+        r"^(?:hi|hello|hey|ok|okay|sure|yes|yeah|it's|its|um|uh)[\s,!.]+", "", rest, flags=re.I
+    )
     if _QUESTION_START.match(rest) or rest.endswith("?"):
         return None
     words = _name_words(rest)
@@ -405,7 +437,9 @@ def _clock_ok(phrase: str) -> bool:
     parser = _dateparser()
     settings = {"PREFER_DATES_FROM": "future", "RETURN_AS_TIMEZONE_AWARE": False}
     for piece in pieces:
-        hour = re.fullmatch(r"(?:after|before|around|between|and|until|till|from|to)\s+(\d{1,2})", piece, re.I)
+        hour = re.fullmatch(
+            r"(?:after|before|around|between|and|until|till|from|to)\s+(\d{1,2})", piece, re.I
+        )
         if hour:
             if not 1 <= int(hour.group(1)) <= 12:
                 return False
@@ -464,8 +498,10 @@ def yes_or_no(text: str, intent: str | None = None) -> bool | None:
 def is_cancel(text: str) -> bool:
     """The person wants to stop ("cancel", "stop", "never mind", "forget it", "nvm, cancel")."""
     parts = [p for p in re.split(r"[,.;!]+", _plain(text)) if p.strip()]
-    return bool(parts) and all(_CANCEL.match(p.strip()) or is_filler(p) for p in parts) and any(
-        _CANCEL.match(p.strip()) for p in parts
+    return (
+        bool(parts)
+        and all(_CANCEL.match(p.strip()) or is_filler(p) for p in parts)
+        and any(_CANCEL.match(p.strip()) for p in parts)
     )
 
 

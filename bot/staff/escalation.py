@@ -324,7 +324,8 @@ def record_callback(
             subject=f"URGENT call-back: crisis escalation #{escalation.id} - call {phone_e164}",
             body=alert_text(
                 title=(
-                    f"URGENT call-back requested for crisis escalation #{escalation.id}: the person "
+                    f"URGENT call-back requested for crisis escalation #{escalation.id}: "
+                    "the person "
                     f"asked our care team to call them at {phone_e164}. They were given 988/911."
                 ),
                 conversation_id=conversation_id,

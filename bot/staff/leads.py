@@ -1,7 +1,8 @@
-"""Consultation requests (leads) and handoffs to staff: parsing, saving, alerting.
+"""Consultation requests (leads) and handoffs to staff: saving and alerting.
 
 A lead or handoff and its staff alerts are committed in one transaction
-before the bot confirms anything to the person.
+before the bot confirms anything to the person. Reading the details from
+free text is `bot.staff.contact_details` (re-exported here).
 """
 
 from __future__ import annotations

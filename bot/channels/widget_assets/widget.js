@@ -110,25 +110,23 @@
     appendText(parent, text.slice(last));
   }
 
-  // Paragraphs (blank line), "- " bullets, single newlines as line breaks.
+  // One message, one bubble: each line is a paragraph, "- " lines are bullets
+  // (consecutive ones form one list); blank lines are ignored.
   function appendRich(parent, text) {
-    var blocks = String(text).replace(/\r\n?/g, "\n").split(/\n\s*\n/);
-    blocks.forEach(function (block) {
-      var list = null, para = null;
-      block.split("\n").forEach(function (line) {
-        var bullet = /^\s*[-\u2022]\s+(.*)$/.exec(line);
-        if (bullet) {
-          if (!list) { list = el("ul"); parent.appendChild(list); }
-          para = null;
-          var li = el("li");
-          appendInline(li, bullet[1]);
-          list.appendChild(li);
-        } else if (line.trim()) {
-          list = null;
-          if (!para) { para = el("p"); parent.appendChild(para); } else para.appendChild(el("br"));
-          appendInline(para, line.trim());
-        }
-      });
+    var list = null;
+    String(text).replace(/\r\n?/g, "\n").split("\n").forEach(function (line) {
+      var bullet = /^\s*[-\u2022]\s+(.*)$/.exec(line);
+      if (bullet) {
+        if (!list) { list = el("ul"); parent.appendChild(list); }
+        var li = el("li");
+        appendInline(li, bullet[1]);
+        list.appendChild(li);
+      } else if (line.trim()) {
+        list = null;
+        var para = el("p");
+        appendInline(para, line.trim());
+        parent.appendChild(para);
+      }
     });
   }
 
@@ -159,8 +157,12 @@
   header.appendChild(clearBtn);
   header.appendChild(closeBtn);
 
-  var notice = el("p", { className: "kcw-notice" }, "General information, not medical advice. In an emergency call ");
+  // Always visible; "not medical advice" is said once per conversation by the
+  // server's notice and in one short line under each answer.
+  var notice = el("p", { className: "kcw-notice" }, "In an emergency call ");
   notice.appendChild(link("tel:" + emergency, emergency));
+  notice.appendChild(document.createTextNode(". In crisis, call or text "));
+  notice.appendChild(link("tel:" + crisisLine, crisisLine));
   notice.appendChild(document.createTextNode("."));
 
   var log = el("div", {
@@ -201,6 +203,10 @@
         if (live) box.setAttribute("role", "alert");
       }
       if (item.text) appendRich(box, item.text);
+      if (item.meta) {  // an FAQ answer ends with its one-line "not medical advice"
+        var last = box.lastElementChild;
+        if (last && last.tagName === "P") last.className = "kcw-fine";
+      }
       if (item.crisis) box.appendChild(crisisActions());
       if (item.meta) box.appendChild(metaNode(item.meta));
       if (item.buttons && item.buttons.length) box.appendChild(buttonsNode(item.buttons, active));
