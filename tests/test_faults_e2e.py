@@ -324,7 +324,8 @@ def test_a_one_megabyte_crisis_message_is_answered_and_its_alert_capped(
 
 def test_a_long_ordinary_message_is_cut_and_answered(separate_stack: SeparateStack) -> None:
     reply = separate_stack.say(new_sender("long"), "what are the side effects? " * 400)
-    assert custom_payloads(reply, "faq") or custom_payloads(reply, "fallback"), reply
+    # Answered (whatever the NLU makes of 2,000 repeated characters), with the note.
+    assert any(custom_payloads(reply, kind) for kind in ("faq", "fallback", "refusal")), reply
     assert "read only its first 2,000 characters" in texts(reply)[-1]
 
 

@@ -49,7 +49,12 @@ FAILURE_KIND = {
     "consultation_form": CONSULTATION,
     "validate_consultation_form": CONSULTATION,
     "action_ask_lead_phone": CONSULTATION,
+    "action_ask_lead_name": CONSULTATION,
+    "action_ask_lead_email": CONSULTATION,
+    "action_ask_lead_contact_time": CONSULTATION,
+    "action_ask_lead_consent": CONSULTATION,
     "action_submit_lead": CONSULTATION,
+    "action_after_lead": CONSULTATION,
     "action_request_handoff": HANDOFF,
 }
 # The consultation form's slots: a failed form step discards them ("nothing has been
