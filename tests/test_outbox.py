@@ -21,7 +21,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.config import Settings, get_settings
-from bot.staff.escalation import record_escalation
+from bot.staff.escalation import record_crisis
 from bot.staff.notifiers import EmailNotifier, configured_targets
 from bot.staff.outbox import (
     attempt_deadline,
@@ -68,26 +68,26 @@ def as_epoch(moment: datetime) -> float:
 
 
 def crisis(settings: Settings, n: int = 1) -> int:
-    return record_escalation(
+    return record_crisis(
         settings,
         conversation_id=f"conv-{n}",
         channel="rest",
         message="i want to die",
         detected_by="t",
-    )
+    ).escalation_id
 
 
 # --- Basics ------------------------------------------------------------------------
 
 
 def test_escalation_and_alert_commit_together(database, settings_with_webhook) -> None:
-    escalation_id = record_escalation(
+    escalation_id = record_crisis(
         settings_with_webhook,
         conversation_id="abc",
         channel="rest",
         message="i want to die",
         detected_by="pattern:test",
-    )
+    ).escalation_id
     with database() as session:
         [alert] = session.scalars(select(Alert)).all()
         assert (alert.kind, alert.ref_id, alert.status) == ("crisis", escalation_id, "pending")
@@ -96,7 +96,7 @@ def test_escalation_and_alert_commit_together(database, settings_with_webhook) -
 
 
 def test_failed_delivery_is_kept_and_retried(database, settings_with_webhook, webhook) -> None:
-    record_escalation(
+    record_crisis(
         settings_with_webhook, conversation_id="c", channel="rest", message="m", detected_by="t"
     )
     webhook.fail_next(1)
@@ -116,7 +116,7 @@ def test_failed_delivery_is_kept_and_retried(database, settings_with_webhook, we
 
 def test_unreachable_notifier_keeps_the_alert(database, settings_with_webhook) -> None:
     settings = replace(settings_with_webhook, staff_webhook_url="http://127.0.0.1:9/none")
-    record_escalation(settings, conversation_id="c", channel="rest", message="m", detected_by="t")
+    record_crisis(settings, conversation_id="c", channel="rest", message="m", detected_by="t")
     assert deliver_due(settings) == (0, 1)
     with database() as session:
         assert session.scalars(select(Alert)).one().status == "pending"

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.safety.patterns import _VOCAB, detect_crisis, normalise
+from bot.safety.patterns import RULE_SET, detect_crisis, normalise
 
 CRISIS_INTENT = "crisis"
 CHECK_INTENT = "crisis_check"
@@ -30,8 +30,9 @@ CRISIS_KEY = "crisis"  # key on the parsed message with how the crisis was detec
 NO_QUESTION_INTENTS = frozenset({"request_consultation", "request_human", "cancel"})
 # Suicide, self-harm or overdose named in a message that is not a crisis (a
 # research or treatment question): the answer ends with a resources line.
+_WORDS = RULE_SET.vocabulary
 _SUICIDALITY_WORDS = re.compile(
-    rf"\b(?:{_VOCAB['SUICIDE']}|{_VOCAB['SUICIDAL']}|self harm\w*|selfharm\w*|overdos\w*)"
+    rf"\b(?:{_WORDS['SUICIDE']}|{_WORDS['SUICIDAL']}|self harm\w*|selfharm\w*|overdos\w*)"
 )
 
 

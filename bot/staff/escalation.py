@@ -250,28 +250,6 @@ def _update_episode(
     return Recorded(episode.id, new_episode=False, alerted=True)
 
 
-def record_escalation(
-    settings: Settings,
-    *,
-    conversation_id: str,
-    channel: str | None,
-    message: str,
-    detected_by: str,
-    contact: str | None = None,
-    key: str | None = None,
-) -> int:
-    """Commit the escalation (or update its episode) and its pending alerts; the id."""
-    return record_crisis(
-        settings,
-        conversation_id=conversation_id,
-        channel=channel,
-        message=message,
-        detected_by=detected_by,
-        contact=contact,
-        key=key,
-    ).escalation_id
-
-
 @dataclass(frozen=True)
 class Callback:
     escalation_id: int

@@ -155,43 +155,35 @@ def staff_sms_text(delivery: Delivery) -> str:
 
 
 class TwilioSmsNotifier:
-    """Sends an SMS through Twilio's REST API (or a local fake at TWILIO_API_BASE_URL)."""
+    """Sends a staff alert by SMS through Twilio's REST API (or a fake at TWILIO_API_BASE_URL)."""
 
     name = "sms"
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
 
+    def text(self, delivery: Delivery) -> str:
+        return staff_sms_text(delivery)
+
     def deliver(self, delivery: Delivery) -> None:
         from bot.staff.twilio_api import send_sms
 
         send_sms(
             self._settings,
             to=delivery.target,
-            body=staff_sms_text(delivery),
+            body=self.text(delivery),
             idempotency_key=delivery.idempotency_key,
             attempt=delivery.attempt,
         )
 
 
-class PatientSmsNotifier:
+class PatientSmsNotifier(TwilioSmsNotifier):
     """Sends a reply to a patient exactly as written (no staff subject line)."""
 
     name = "patient_sms"
 
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-
-    def deliver(self, delivery: Delivery) -> None:
-        from bot.staff.twilio_api import send_sms
-
-        send_sms(
-            self._settings,
-            to=delivery.target,
-            body=delivery.body,
-            idempotency_key=delivery.idempotency_key,
-            attempt=delivery.attempt,
-        )
+    def text(self, delivery: Delivery) -> str:
+        return delivery.body
 
 
 def configured_targets(settings: Settings) -> list[tuple[str, str]]:
