@@ -112,6 +112,7 @@ class Settings:
     console_port: int
     action_endpoint_url: str
     rasa_api_token: str
+    rasa_url: str
     clinic: Clinic
     crisis: CrisisResources
     content_max_review_age_days: int
@@ -206,6 +207,8 @@ def load_settings() -> Settings:
         action_endpoint_url=_env("ACTION_ENDPOINT_URL")
         or f"http://127.0.0.1:{action_port}/webhook",
         rasa_api_token=_env("RASA_API_TOKEN"),
+        # Where the console reaches Rasa's HTTP API (takeover); any replica will do.
+        rasa_url=(_env("RASA_URL") or f"http://127.0.0.1:{rasa_port}").rstrip("/"),
         clinic=Clinic(
             name=_env("CLINIC_NAME", "Example Ketamine Clinic"),
             phone=_env("CLINIC_PHONE", "(555) 010-0100"),

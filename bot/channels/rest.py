@@ -9,11 +9,17 @@ is always `rest`: a client-supplied `input_channel` or `metadata` is ignored
 (a client must not pass as the SMS channel or write into the tracker). The
 turn runs through `bot.channels.turns.run_turn`, so a user message never gets
 an empty list. Streaming (`?stream=true`) is not offered.
+
+`GET /webhooks/rest/updates?sender=&after=` returns what clinic staff wrote
+during a takeover since the client's cursor (`{"messages", "cursor",
+"with_staff"}`, bot/channels/held.py): a REST client polls it while its
+turns get `custom.type: with_staff` receipts.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,8 +30,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.guard import MAX_REQUEST_BYTES, MessageGuard, Verdict
+from bot.channels.held import poll_query, updates
 from bot.channels.turns import install_safeguards, run_turn
 from bot.config import get_settings
+
+logger = logging.getLogger(__name__)
 
 MAX_SENDER_CHARS = 128
 
@@ -53,6 +62,18 @@ class GuardedRestInput(RestInput):
         @blueprint.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
+
+        @blueprint.route("/updates", methods=["GET"])
+        async def staff_updates(request: Request) -> HTTPResponse:
+            """What clinic staff wrote since `after` (a client polls it during a takeover)."""
+            query = poll_query(request, lambda sender: 0 < len(sender) <= MAX_SENDER_CHARS)
+            if isinstance(query, str):
+                return bad_request(query)
+            try:
+                return response.json(await updates(settings, *query))
+            except Exception:
+                logger.exception("rest: could not read staff messages")
+                return bad_request("staff messages are unavailable; try again", 503)
 
         @blueprint.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

@@ -11,6 +11,8 @@ message to Rasa directly. It
   tripping the breaker again;
 * sets the input channel itself (a client cannot choose it) and attaches no
   client metadata;
+* answers a turn that Rasa left silent because staff hold the conversation
+  (bot/channels/held.py: the crisis reply, the direct question or a receipt);
 * guarantees a reply: when the turn raised or said nothing, the person gets
   the crisis reply (a message with crisis language; its escalation is
   recorded here if the NLG could not) or an honest "something went wrong"
@@ -32,6 +34,7 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet
 from bot.answers.crisis import CrisisTurn, record_crisis_turn
 from bot.answers.nlg import CRISIS_RESPONSE, configured_facts
 from bot.answers.unavailable import crisis_text, cut_note, unavailable_message
+from bot.channels.held import held_reply
 from bot.channels.in_process import ResilientActionEndpoint
 from bot.config import Settings
 
@@ -124,6 +127,14 @@ async def run_turn(
         )
     except Exception:
         logger.exception("The %s turn of %s failed", channel, sender[:10])
+    if not has_text(collector.messages) and agent is not None:
+        try:
+            held = await held_reply(agent, settings, sender=sender, channel=channel, crisis=crisis)
+        except Exception:
+            logger.exception("Could not answer the held conversation %s", sender[:10])
+            held = None
+        for message in held or []:
+            await collector.send_response(sender, message)
     if not has_text(collector.messages):
         logger.error("The %s turn of %s had no reply: sending the fallback", channel, sender[:10])
         if crisis:

@@ -37,6 +37,7 @@ from sanic.response import HTTPResponse
 
 from bot.answers.crisis import CrisisTurn, record_crisis_turn
 from bot.channels.guard import Admission, MessageGuard, Verdict, read_for_crisis
+from bot.channels.held import is_receipt
 from bot.channels.sms_text import (
     HELP_KEYWORDS,
     START_IF_OPTED_OUT,
@@ -326,6 +327,8 @@ class TwilioSmsInput(InputChannel):
             )
         except Exception:
             logger.exception("SMS turn failed in conversation %s", sender[:10])
+        if is_receipt(collector.messages):
+            return  # staff hold the conversation: their reply is the answer
         try:
             turn = render_turn(
                 collector.messages,

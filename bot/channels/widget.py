@@ -7,6 +7,8 @@ under `/webhooks/widget/`:
 * `GET demo`: a page showing the one-tag embed;
 * `POST webhook`: same JSON contract as Rasa's REST channel
   (`{"sender", "message"}` in, list of bot messages out);
+* `GET updates?sender=&after=`: messages clinic staff wrote during a takeover
+  since the cursor (bot/channels/held.py), polled by the widget;
 * `OPTIONS webhook`: CORS preflight.
 
 Why a channel of our own instead of `rest:`: the browser is untrusted, so this
@@ -37,6 +39,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.guard import MAX_REQUEST_BYTES, Admission, MessageGuard, Verdict
+from bot.channels.held import poll_query, updates
 from bot.channels.turns import install_safeguards, run_turn
 from bot.config import get_settings
 
@@ -238,6 +241,22 @@ class WidgetInput(RestInput):
                 self.demo_template.replace(DEMO_SERVER_MARK, server),
                 headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
             )
+
+        @bp.route("/updates", methods=["GET"])
+        async def staff_updates(request: Request) -> HTTPResponse:
+            """What clinic staff wrote since the widget's cursor (polled; takeover)."""
+            if not self.origin_allowed(request):
+                return error(403, "origin_not_allowed", "This website may not use the chat.")
+            headers = {**self.cors_headers(request), "Cache-Control": "no-store"}
+            query = poll_query(request, lambda sender: bool(SENDER_PATTERN.match(sender)))
+            if isinstance(query, str):
+                return error(400, "invalid_request", query, headers)
+            try:
+                body = await updates(self.guard.settings, *query)
+            except Exception:
+                logger.exception("widget: could not read staff messages")
+                return error(503, "unavailable", "Please try again in a moment.", headers)
+            return response.json(body, headers=headers)
 
         @bp.route("/webhook", methods=["OPTIONS"])
         async def webhook_preflight(request: Request) -> HTTPResponse:

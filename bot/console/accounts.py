@@ -87,6 +87,7 @@ def create_user(
     *,
     update: bool = False,
     min_score: int = DEFAULT_MIN_PASSWORD_SCORE,
+    first_name: str | None = None,
 ) -> int:
     """Create an account (or, with `update`, reset its password: this lifts any lockout
     and signs out every session of the account)."""
@@ -106,6 +107,8 @@ def create_user(
             logger.warning("Password of staff account %s reset: its sessions are revoked", email)
         user.password_hash = generate_password_hash(password)
         user.password_changed_at = utcnow()
+        if first_name:
+            user.first_name = first_name.strip()[:60]
         user.failed_logins = 0
         user.locked_until = None
         user.is_active = True
@@ -249,6 +252,13 @@ def session_user_email(database_url: str, user_id: int, session_version: object)
         if user is None or not user.is_active or user.session_version != session_version:
             return None
         return user.email
+
+
+def user_first_name(database_url: str, user_id: int) -> str | None:
+    """The account's first name as patients see it (None: derive it from the email)."""
+    with session_scope(database_url) as session:
+        user = session.get(StaffUser, user_id)
+        return user.first_name if user is not None else None
 
 
 def seed_from_settings(settings: Settings) -> None:

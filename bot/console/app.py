@@ -37,6 +37,7 @@ from wtforms.validators import AnyOf, DataRequired, EqualTo, Length, Optional, R
 from bot.answers.content_store import fill_placeholders
 from bot.config import PLACEHOLDER_SECRETS, Settings
 from bot.console import accounts, queries
+from bot.staff import takeover
 from bot.store.db import session_scope
 from bot.store.models import utcnow
 
@@ -44,7 +45,7 @@ logger = logging.getLogger(__name__)
 
 PUBLIC_ENDPOINTS = {"login", "static"}
 # Endpoints that return data rather than a page: never redirected, always 401.
-DATA_ENDPOINTS = {"summary_json", "export_leads"}
+DATA_ENDPOINTS = {"summary_json", "export_leads", "conversation_json"}
 QUEUE_TITLES = {"escalation": "Crisis escalations", "handoff": "Handoffs", "lead": "Leads"}
 KIND_TITLES = {"escalation": "Crisis", "handoff": "Handoff", "lead": "Lead"}
 INBOX_STATUSES = ("open", *queries.STATUSES, "all")
@@ -72,6 +73,19 @@ class AssignForm(FlaskForm):
     action = HiddenField(validators=[DataRequired(), AnyOf(("take", "release"))])
     expected = HiddenField(validators=[Optional(), Regexp(r"^\d*$")])
     next = HiddenField(validators=[Optional(), Length(max=2000)])
+
+
+class ReplyForm(FlaskForm):
+    """A staff message to the person (the conversation is held while staff write)."""
+
+    text = TextAreaField(
+        "Message to the person",
+        validators=[DataRequired(), Length(max=takeover.MAX_STAFF_MESSAGE_CHARS)],
+    )
+
+
+class TakeoverForm(FlaskForm):
+    """Empty: "Reply" (take over) and "Hand back" are POSTs with a CSRF token."""
 
 
 class LogoutForm(FlaskForm):
@@ -498,6 +512,7 @@ def create_app(settings: Settings) -> Flask:
             lines = queries.transcript(db, conversation_id)
             related = queries.related_items(db, conversation_id)
             contacts = queries.conversation_contacts(db, {conversation_id}, region=region)
+            hold = takeover.hold_of(db, conversation_id)
         if not related and not lines:
             abort(404)
         return render_template(
@@ -507,6 +522,95 @@ def create_app(settings: Settings) -> Flask:
             lines=lines,
             related=related,
             contacts=contacts.get(conversation_id, []),
+            hold=hold,
+            held_by_me=hold is not None and hold.staff_email == g.user_email,
+            reply_form=ReplyForm(formdata=None),
+            takeover_form=TakeoverForm(formdata=None),
+            can_reply=bool(settings.rasa_api_token),
+            reply_max=takeover.MAX_STAFF_MESSAGE_CHARS,
+            cursor=lines[-1].event_id if lines else 0,
+        )
+
+    @app.get("/api/conversations/<path:conversation_id>.json")
+    def conversation_json(conversation_id: str) -> Response:
+        """Transcript lines after `after` (an event id) and who holds the conversation:
+        the conversation page polls it, so the person's replies appear as they arrive."""
+        after = request.args.get("after", "0")
+        if not after.isdigit():
+            return jsonify({"error": "after must be an event id"}), 400  # type: ignore[return-value]
+        with session_scope(settings.database_url) as db:
+            lines = queries.transcript(db, conversation_id, after=int(after)) or []
+            hold = takeover.hold_of(db, conversation_id)
+        return jsonify(
+            {
+                "lines": [
+                    {
+                        "event_id": line.event_id,
+                        "speaker": line.speaker,
+                        "who": line.who,
+                        "text": line.text,
+                        "at": when(line.at),
+                        "kind": line.kind,
+                        "intent": line.intent,
+                    }
+                    for line in lines
+                ],
+                "cursor": lines[-1].event_id if lines else int(after),
+                "held_by": hold.staff_name if hold else None,
+                "held_by_me": hold is not None and hold.staff_email == g.user_email,
+            }
+        )
+
+    def me() -> takeover.StaffMember:
+        first = accounts.user_first_name(settings.database_url, session["uid"])
+        return takeover.StaffMember(g.user_email, takeover.first_name_of(g.user_email, first))
+
+    def staff_action(conversation_id: str, act: Any, done: str) -> Response:
+        """Run a takeover step; staff see what went wrong, nothing is half-said."""
+        back = url_for("conversation", conversation_id=conversation_id) + "#reply"
+        try:
+            sent = act()
+        except takeover.TakeoverError as problem:
+            flash(str(problem), "error")
+            return redirect(back)
+        if sent.opted_out:
+            flash(f"{done} This number texted STOP: nothing was sent by SMS.", "error")
+        else:
+            flash(f"{done}{' Sent by SMS.' if sent.by_sms else ''}", "info")
+        return redirect(back)
+
+    @app.post("/conversations/<path:conversation_id>/takeover")
+    def take_over(conversation_id: str) -> Response:
+        if not TakeoverForm().validate():
+            abort(400)
+        return staff_action(
+            conversation_id,
+            lambda: takeover.take_over(settings, conversation_id, me()),
+            "You hold this conversation: the assistant is silent until you hand it back.",
+        )
+
+    @app.post("/conversations/<path:conversation_id>/reply")
+    def reply(conversation_id: str) -> Response:
+        form = ReplyForm()
+        if not form.validate():
+            flash(
+                f"Write a message of 1 to {takeover.MAX_STAFF_MESSAGE_CHARS} characters.", "error"
+            )
+            return redirect(url_for("conversation", conversation_id=conversation_id) + "#reply")
+        return staff_action(
+            conversation_id,
+            lambda: takeover.send(settings, conversation_id, me(), form.text.data),
+            "Sent.",
+        )
+
+    @app.post("/conversations/<path:conversation_id>/handback")
+    def hand_back(conversation_id: str) -> Response:
+        if not TakeoverForm().validate():
+            abort(400)
+        return staff_action(
+            conversation_id,
+            lambda: takeover.hand_back(settings, conversation_id, me()),
+            "Handed back: the assistant answers again.",
         )
 
     @app.get("/leads/export.csv")

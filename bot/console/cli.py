@@ -25,6 +25,10 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="reset the password if the account exists (lifts a lockout, signs out its sessions)",
     )
+    create.add_argument(
+        "--first-name",
+        help="the name patients see on this person's messages (default: from the email)",
+    )
     create.set_defaults(func=_create_user)
 
 
@@ -58,6 +62,7 @@ def _create_user(args: argparse.Namespace) -> int:
             password,
             update=args.update,
             min_score=settings.console_min_password_score,
+            first_name=args.first_name,
         )
     except AccountError as exc:
         print(f"create-user: {exc}", file=sys.stderr)

@@ -28,13 +28,8 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 from sqlalchemy import (
-    Column,
-    Float,
     Integer,
-    MetaData,
     String,
-    Table,
-    Text,
     and_,
     case,
     func,
@@ -57,25 +52,13 @@ from bot.store.models import (
     UnansweredQuestion,
     utcnow,
 )
+from bot.store.rasa_events import events_table
 
 STATUSES = ("new", "contacted", "resolved")
 OPEN_STATUSES = ("new", "contacted")
 KINDS: dict[str, Any] = {"escalation": Escalation, "handoff": Handoff, "lead": Lead}
 REVIEW_DUE_SOON_DAYS = 30
 TRANSCRIPT_LIMIT = 2000
-
-_rasa_metadata = MetaData()
-events_table = Table(
-    "events",
-    _rasa_metadata,
-    Column("id", Integer, primary_key=True),
-    Column("sender_id", String(255)),
-    Column("type_name", String(255)),
-    Column("timestamp", Float),
-    Column("intent_name", String(255)),
-    Column("action_name", String(255)),
-    Column("data", Text),
-)
 
 
 def to_local(moment: datetime | None, tz: str) -> datetime | None:
@@ -216,12 +199,13 @@ def related_items(session: Session, conversation_id: str) -> list[tuple[str, Any
 
 @dataclass
 class TranscriptLine:
-    speaker: str  # "user" | "bot"
+    speaker: str  # "user" | "bot" | "staff" (a bot event written by staff: custom.type staff)
     text: str
     at: datetime  # naive UTC
     intent: str | None = None
     channel: str | None = None
     custom: dict[str, Any] = field(default_factory=dict)
+    event_id: int = 0  # the tracker row: the live view's cursor
 
     @property
     def content_id(self) -> str | None:
@@ -233,18 +217,35 @@ class TranscriptLine:
     def kind(self) -> str | None:
         return self.custom.get("type")
 
+    @property
+    def who(self) -> str:
+        if self.speaker == "user":
+            return "Person"
+        if self.speaker == "staff":
+            return f"Clinic staff · {self.custom.get('staff_name') or 'staff'}"
+        return "Bot"
 
-def transcript(session: Session, conversation_id: str) -> list[TranscriptLine] | None:
-    """User and bot messages of a conversation from Rasa's tracker store.
+
+def transcript(
+    session: Session, conversation_id: str, after: int = 0
+) -> list[TranscriptLine] | None:
+    """User and bot messages of a conversation from Rasa's tracker store (rows
+    after the event id `after`).
 
     None when the tracker store table does not exist (yet): Rasa creates it
     on its first start, which can come after the console's.
     """
     query = (
-        select(events_table.c.type_name, events_table.c.timestamp, events_table.c.data)
+        select(
+            events_table.c.id,
+            events_table.c.type_name,
+            events_table.c.timestamp,
+            events_table.c.data,
+        )
         .where(
             events_table.c.sender_id == conversation_id,
             events_table.c.type_name.in_(("user", "bot")),
+            events_table.c.id > after,
         )
         .order_by(events_table.c.id)
         .limit(TRANSCRIPT_LIMIT)
@@ -256,7 +257,7 @@ def transcript(session: Session, conversation_id: str) -> list[TranscriptLine] |
     except (OperationalError, ProgrammingError):
         return None
     lines = []
-    for type_name, timestamp, raw in rows:
+    for event_id, type_name, timestamp, raw in rows:
         try:
             data = json.loads(raw or "{}")
         except ValueError:
@@ -271,16 +272,19 @@ def transcript(session: Session, conversation_id: str) -> list[TranscriptLine] |
                     at=at,
                     intent=(parse.get("intent") or {}).get("name"),
                     channel=data.get("input_channel"),
+                    event_id=event_id,
                 )
             )
         else:
             custom = (data.get("data") or {}).get("custom")
+            custom = custom if isinstance(custom, dict) else {}
             lines.append(
                 TranscriptLine(
-                    speaker="bot",
+                    speaker="staff" if custom.get("type") == "staff" else "bot",
                     text=data.get("text") or "",
                     at=at,
-                    custom=custom if isinstance(custom, dict) else {},
+                    custom=custom,
+                    event_id=event_id,
                 )
             )
     return lines

@@ -41,7 +41,7 @@ def latest_model() -> Path | None:
     return models[-1] if models else None
 
 
-def rasa_command(settings: Settings, model: Path) -> list[str]:
+def rasa_command(settings: Settings, model: Path, api_token: str | None = None) -> list[str]:
     rasa = str(Path(sys.executable).with_name("rasa"))
     command = [
         rasa,
@@ -57,9 +57,10 @@ def rasa_command(settings: Settings, model: Path) -> list[str]:
         "--credentials",
         str(PROJECT_ROOT / "credentials.yml"),
     ]
-    if settings.rasa_api_token:
+    api_token = api_token if api_token is not None else settings.rasa_api_token
+    if api_token:
         # The HTTP API exposes conversations: only ever on, with a token.
-        command += ["--enable-api", "--auth-token", settings.rasa_api_token]
+        command += ["--enable-api", "--auth-token", api_token]
     if settings.is_production:
         # JSON logs with phone numbers, emails and message text masked (bot/ops/logging_setup.py).
         command += ["--logging-config-file", str(RASA_LOGGING_CONFIG)]
@@ -170,6 +171,9 @@ def child_environment(settings: Settings) -> dict[str, str]:
     if not env.get("ACTION_SERVER_TOKEN"):
         # Development (production refuses to start without one): one per start.
         env["ACTION_SERVER_TOKEN"] = secrets.token_urlsafe(32)
+    if not env.get("RASA_API_TOKEN") and not settings.is_production:
+        # The console's takeover talks to Rasa's HTTP API (bot/staff/takeover.py).
+        env["RASA_API_TOKEN"] = secrets.token_urlsafe(32)
     env.setdefault("SANIC_BACKLOG", SANIC_BACKLOG)
     return env
 
@@ -184,7 +188,7 @@ def run_all(settings: Settings) -> int:
         Child("action server", action_command(), env),
         Child("outbox worker", outbox_command(), env),
         Child("staff console", console_command(), env),
-        Child("Rasa server", rasa_command(settings, model), env),
+        Child("Rasa server", rasa_command(settings, model, env.get("RASA_API_TOKEN")), env),
     ]
     stopping: list[int] = []
 

@@ -224,6 +224,8 @@ class StaffUser(Base):
     # change/reset, so every cookie issued before stops working.
     session_version = Column(Integer, nullable=False, default=1, server_default="1")
     password_changed_at = Column(DateTime)
+    # Shown to patients on staff messages ("Clinic staff · Dana"); else from the email.
+    first_name = Column(String(60))
 
 
 class LoginFailure(Base):
@@ -299,3 +301,28 @@ class SmsInbound(Base):
 
 
 __all__ += ["EscalationMessage", "SmsInbound"]
+
+
+class StaffMessage(Base):
+    """A message from the clinic to the person during a takeover (bot/staff/takeover.py).
+
+    `kind` is `joined` (staff took the conversation), `staff` (written by staff)
+    or `handed_back` (the assistant answers again). The widget and REST clients
+    poll these rows by id; an SMS conversation also gets each one by text.
+    """
+
+    __tablename__ = "staff_messages"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    kind = Column(String(20), nullable=False)
+    text = Column(Text, nullable=False)
+    staff_name = Column(String(60), nullable=False)
+    staff_email = Column(String(320), nullable=False)
+    channel = Column(String(40))
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    __table_args__ = (Index("ix_staff_messages_conversation", "conversation_id", "id"),)
+
+
+__all__ += ["SmsContact", "SmsOptOut", "StaffMessage"]

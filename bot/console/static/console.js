@@ -88,3 +88,70 @@
   timer = window.setInterval(check, POLL_MS);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) { check(); } });
 })();
+
+// A conversation page follows its conversation: new messages (the person's
+// replies during a takeover, staff messages, the crisis reply) are appended as
+// they arrive; a change of who holds it asks for a reload.
+(function () {
+  "use strict";
+  var live = document.getElementById("live-transcript");
+  if (!live) { return; }
+  var POLL_MS = 2000;
+  var url = live.dataset.url;
+  var cursor = live.dataset.cursor || "0";
+  var hold = document.getElementById("hold-state");
+  var baseTitle = document.title;
+
+  function list() {
+    var ol = live.querySelector("ol.transcript");
+    if (!ol) {
+      var empty = live.querySelector(".empty");
+      if (empty) { live.removeChild(empty); }
+      ol = document.createElement("ol");
+      ol.className = "transcript";
+      live.appendChild(ol);
+    }
+    return ol;
+  }
+
+  function line(l) {
+    var li = document.createElement("li");
+    li.className = "msg msg-" + l.speaker + (l.kind === "crisis" ? " msg-crisis" : "");
+    li.dataset.event = String(l.event_id);
+    var meta = document.createElement("div");
+    meta.className = "meta";
+    meta.textContent = l.who + " · " + l.at + (l.intent ? " · intent " + l.intent : "") +
+      (l.kind && l.speaker === "bot" ? " · " + l.kind : "");
+    var text = document.createElement("div");
+    text.className = "text";
+    text.textContent = l.text;
+    li.appendChild(meta);
+    li.appendChild(text);
+    return li;
+  }
+
+  function poll() {
+    fetch(url + "?after=" + encodeURIComponent(cursor), {
+      credentials: "same-origin", headers: { Accept: "application/json" }
+    })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) { return; }
+        var ol = data.lines.length ? list() : null;
+        data.lines.forEach(function (l) {
+          if (ol.querySelector('[data-event="' + l.event_id + '"]')) { return; }
+          ol.appendChild(line(l));
+          if (l.kind === "crisis") { document.title = "Crisis · " + baseTitle; }
+        });
+        cursor = String(data.cursor);
+        if (hold && (data.held_by || "") !== hold.dataset.held) {
+          hold.textContent = data.held_by
+            ? data.held_by + " now holds this conversation: reload the page to reply."
+            : "The assistant answers this conversation again: reload the page.";
+          hold.dataset.held = data.held_by || "";
+        }
+      })
+      .catch(function () {});
+  }
+  window.setInterval(poll, POLL_MS);
+})();
