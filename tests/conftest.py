@@ -231,6 +231,21 @@ def start_rasa(model: Path, port: int, env: dict[str, str], log: Path) -> subpro
     )
 
 
+@pytest.fixture(scope="module")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's Chromium, headless, driven by Playwright (one per test module)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium package)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
 @pytest.fixture(scope="session")
 def fake_twilio() -> Iterator[FakeTwilio]:
     """Twilio's REST API, started before the stack so its URL is in the stack's env."""

@@ -23,7 +23,7 @@ import requests
 from bot.console.accounts import create_user
 from bot.store.db import init_db, session_scope
 from bot.store.models import Escalation, Handoff, Lead
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, free_port, wait_for
+from tests.conftest import ROOT, free_port, wait_for
 from tests.test_console_inbox import EMAIL, PASSWORD, Seeded, seed_inbox
 
 ARTIFACTS = ROOT / "test-artifacts" / "console"
@@ -47,6 +47,7 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     tmp = tmp_path_factory.mktemp("inbox")
     database_url = f"sqlite:///{tmp / 'console.db'}"
     port = free_port()
@@ -91,19 +92,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-@pytest.fixture(scope="module")
-def browser():  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def sign_in(page, served: Served, path: str = "/inbox") -> None:  # type: ignore[no-untyped-def]

@@ -16,14 +16,14 @@ from pathlib import Path
 
 import pytest
 import requests
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from bot.channels.widget import WIDGET_DIR
 from bot.config import load_settings
 from bot.store.db import session_scope
 from bot.store.models import AnswerServed
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, ROOT, Stack
+from tests.conftest import ROOT, Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -86,16 +86,6 @@ class Widget:
         path = ARTIFACTS / f"{name}.png"
         self.page.screenshot(path=str(path))
         return path
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (Debian's chromium package)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def new_widget(browser: Browser, stack: Stack, **context_options: object) -> Widget:

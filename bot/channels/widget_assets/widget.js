@@ -17,6 +17,9 @@
   var base = new URL(script.src, location.href);
   var server = (script.getAttribute("data-server") || base.origin).replace(/\/+$/, "");
   var endpoint = server + "/webhooks/widget/webhook";
+  var updatesUrl = server + "/webhooks/widget/updates";
+  // Staff messages (takeover) are polled; faster while staff hold the conversation.
+  var POLL_MS = 5000, HELD_POLL_MS = 2000;
   var title = script.getAttribute("data-title") || "Ask about ketamine treatment";
   var crisisLine = script.getAttribute("data-crisis-line") || "988";
   var emergency = script.getAttribute("data-emergency") || "911";
@@ -51,7 +54,7 @@
     h = h.join("");
     return [h.slice(0, 8), h.slice(8, 12), h.slice(12, 16), h.slice(16, 20), h.slice(20)].join("-");
   }
-  function freshState() { return { id: uuid(), items: [], open: false }; }
+  function freshState() { return { id: uuid(), items: [], open: false, cursor: 0, unread: 0, staff: null }; }
   var state = storeGet();
   if (!state || typeof state.id !== "string" || !Array.isArray(state.items)) state = freshState();
   function save() {
@@ -141,6 +144,8 @@
   });
   launcher.appendChild(el("span", { className: "kcw-launcher-icon", "aria-hidden": "true" }));
   launcher.appendChild(el("span", { className: "kcw-launcher-text" }, "Questions? Chat"));
+  var badge = el("span", { className: "kcw-badge", "aria-hidden": "true" });
+  launcher.appendChild(badge);
 
   var panel = el("section", {
     id: "kcw-panel", className: "kcw-panel", role: "dialog",
@@ -192,10 +197,24 @@
   root.appendChild(launcher);
 
   // ---- rendering -----------------------------------------------------------
+  function clock(at) {
+    var d = new Date(at);
+    return isNaN(d) ? "" : d.toLocaleTimeString([], { hour: "numeric", minute: "2-digit" });
+  }
   function renderItem(item, live, active) {
-    var box = el("div", { className: "kcw-msg kcw-" + (item.from === "user" ? "user" : "bot") });
-    box.appendChild(srOnly(item.from === "user" ? "You said: " : "Assistant: "));
-    if (item.from === "user") {
+    if (item.receipt || item.notice) {  // status lines, not bubbles
+      var line = el("p", { className: item.receipt ? "kcw-receipt" : "kcw-event" }, item.text);
+      if (item.at) line.appendChild(el("time", { className: "kcw-time" }, " \u00b7 " + clock(item.at)));
+      log.appendChild(line);
+      return line;
+    }
+    var kind = item.from === "user" ? "user" : item.from === "staff" ? "staff" : "bot";
+    var box = el("div", { className: "kcw-msg kcw-" + kind });
+    box.appendChild(srOnly(kind === "user" ? "You said: " : kind === "staff" ? "" : "Assistant: "));
+    if (kind === "staff") {
+      box.appendChild(el("p", { className: "kcw-who" }, "Clinic staff \u00b7 " + (item.name || "")));
+      appendRich(box, item.text);
+    } else if (kind === "user") {
       box.appendChild(el("p", null, item.text));
     } else {
       if (item.crisis) {
@@ -211,6 +230,7 @@
       if (item.meta) box.appendChild(metaNode(item.meta));
       if (item.buttons && item.buttons.length) box.appendChild(buttonsNode(item.buttons, active));
     }
+    if (item.at) box.appendChild(el("time", { className: "kcw-time" }, clock(item.at)));
     log.appendChild(box);
     return box;
   }
@@ -269,7 +289,7 @@
     (Array.isArray(messages) ? messages : []).forEach(function (m) {
       if (!m || typeof m !== "object") return;
       if (typeof m.text === "string" && m.text) {
-        lastText = { from: "bot", text: m.text };
+        lastText = { from: "bot", text: m.text, at: Date.now() };
         items.push(lastText);
       }
       if (Array.isArray(m.buttons) && m.buttons.length) {
@@ -284,6 +304,8 @@
           lastText.meta = { sources: Array.isArray(c.sources) ? c.sources : [], reviewed_on: c.reviewed_on || "" };
         } else if (c.type === "crisis") {
           lastText.crisis = true;
+        } else if (c.type === "with_staff") {
+          lastText.receipt = true;
         }
       }
     });
@@ -332,7 +354,7 @@
     if (busy || !message) return;
     var typed = shownTitle == null;
     var shown = message.length > MAX_SHOWN ? message.slice(0, MAX_SHOWN) + "\u2026" : message;
-    var userItem = { from: "user", text: typed ? shown : shownTitle };
+    var userItem = { from: "user", text: typed ? shown : shownTitle, at: Date.now() };
     hideError();
     disableChoices();
     var hint = log.querySelector(".kcw-hint");
@@ -363,12 +385,55 @@
     }).finally(function () { setBusy(false); });
   }
 
+  // ---- staff messages (takeover) -------------------------------------------
+  var pollTimer = null;
+  function showUnread() {
+    var n = state.unread || 0;
+    badge.textContent = n ? String(n) : "";
+    badge.hidden = !n;
+    launcher.setAttribute("aria-label", "Open chat: " + title +
+      (n ? " (" + n + " new message" + (n === 1 ? "" : "s") + " from the clinic)" : ""));
+  }
+  function schedule() {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(poll, state.staff ? HELD_POLL_MS : POLL_MS);
+  }
+  function poll() {
+    if (!state.items.length) return schedule();  // no conversation yet
+    var id = state.id;
+    fetch(updatesUrl + "?sender=" + encodeURIComponent(id) + "&after=" + (state.cursor || 0), {
+      credentials: "omit", cache: "no-store"
+    }).then(function (res) { return res.ok ? res.json() : null; }).then(function (data) {
+      if (!data || id !== state.id || !Array.isArray(data.messages)) return;
+      var fresh = 0;
+      data.messages.forEach(function (m) {
+        if (!m || typeof m.text !== "string" || typeof m.id !== "number" || m.id <= (state.cursor || 0)) return;
+        var c = m.custom || {};
+        var item = { from: "staff", text: m.text, name: String(c.staff_name || ""), at: Date.parse(m.at) || Date.now() };
+        if (c.notice) item.notice = String(c.notice);
+        state.cursor = m.id;
+        state.items.push(item);
+        renderItem(item, true, false);
+        fresh++;
+      });
+      state.staff = typeof data.with_staff === "string" ? data.with_staff : null;
+      if (fresh) {
+        if (panel.hidden) state.unread = (state.unread || 0) + fresh;
+        showUnread();
+        scrollDown();
+      }
+      save();
+    }, function () {}).finally(schedule);
+  }
+
   // ---- open / close and keyboard -------------------------------------------
   function open(focus) {
     panel.hidden = false;
     root.classList.add("kcw-open");
     launcher.setAttribute("aria-expanded", "true");
     state.open = true;
+    state.unread = 0;
+    showUnread();
     save();
     scrollDown();
     if (focus) input.focus();
@@ -387,6 +452,7 @@
     if (busy) return;
     state = freshState();
     state.open = true;
+    showUnread();
     save();
     failed = null;
     hideError();
@@ -410,7 +476,9 @@
   function mount() {
     document.body.appendChild(root);
     renderAll();
+    showUnread();
     if (state.open) open(false);
+    poll();
   }
   if (document.body) mount(); else document.addEventListener("DOMContentLoaded", mount);
 })();
