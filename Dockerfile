@@ -49,6 +49,4 @@ HEALTHCHECK --interval=30s --timeout=10s --start-period=120s --retries=3 \
 
 # Refuses placeholder secrets in production, then runs the command.
 ENTRYPOINT ["deploy/docker-entrypoint.sh"]
-CMD ["rasa", "run", "--model", "models", "--port", "5005", \
-     "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", \
-     "--logging-config-file", "deploy/logging.yml"]
+CMD ["deploy/rasa-run.sh"]

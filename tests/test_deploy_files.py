@@ -121,7 +121,7 @@ def test_helm_values_use_our_image_and_no_inline_secrets() -> None:
     assert values["applicationSettings"]["endpoints"]["lockStore"]["enabled"] is True
     assert values["applicationSettings"]["endpoints"]["trackerStore"]["dialect"] == "postgresql"
     assert values["rasa-action-server"]["install"] is True
-    assert values["args"][:2] == ["rasa", "run"]
+    assert values["args"] == ["deploy/rasa-run.sh"]
     assert values["replicaCount"] >= 2
 
     def walk(node: object, path: str) -> None:
@@ -206,3 +206,31 @@ def test_outbox_worker_beats_after_each_pass(
     settings = replace(settings_with_webhook, outbox_heartbeat_file=str(tmp_path / "hb"))
     run_worker(settings, once=True)
     assert heartbeat.check(settings)[0]
+
+
+def test_rasa_run_script_turns_the_http_api_on_only_with_a_token(tmp_path: Path) -> None:
+    """deploy/rasa-run.sh (the image's CMD) with a stand-in `rasa` that prints its arguments."""
+    fake = tmp_path / "rasa"
+    fake.write_text('#!/bin/sh\necho "$@"\n')
+    fake.chmod(0o755)
+
+    def run(**env: str) -> str:
+        result = subprocess.run(
+            ["sh", str(ROOT / "deploy" / "rasa-run.sh"), "--debug"],
+            cwd=ROOT,
+            env={"PATH": f"{tmp_path}:/usr/bin:/bin", **env},
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    without = run()
+    assert without.startswith("run --model models --port 5005")
+    assert "--logging-config-file deploy/logging.yml --debug" in without
+    assert "--enable-api" not in without and "--auth-token" not in without
+    token = "a-long-random-api-token-0123456789"
+    with_token = run(RASA_API_TOKEN=token, RASA_MODEL="/app/models")
+    assert "--model /app/models" in with_token
+    assert f"--enable-api --auth-token {token}" in with_token

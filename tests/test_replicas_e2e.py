@@ -22,6 +22,7 @@ import requests
 from sqlalchemy import create_engine, text
 
 from tests.conftest import (
+    API_TOKEN,
     ROOT,
     free_port,
     postgres_database,
@@ -75,6 +76,8 @@ def replicas(model_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
                 "urls": [f"http://127.0.0.1:{port}" for port in ports],
                 "database_url": database_url,
                 "logs": [tmp / "rasa-0.log", tmp / "rasa-1.log"],
+                "env": env,
+                "tmp": tmp,
             }
         finally:
             for process in [*servers, actions]:
@@ -180,3 +183,40 @@ def test_answers_are_served_and_audited_on_postgresql(replicas: dict) -> None:
         )
     engine.dispose()
     assert served == [faq[0]["content_id"]]
+
+
+def test_a_takeover_holds_on_every_replica_and_after_a_restart(
+    replicas: dict, model_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Staff take over through replica 0; replica 1 and a freshly started server stay
+    silent (a receipt), still answer a crisis at once, and answer again after hand-back."""
+    from bot.config import load_settings
+    from bot.staff.takeover import StaffMember, hand_back, take_over
+
+    first, second = replicas["urls"]
+    monkeypatch.setenv("DATABASE_URL", replicas["database_url"])
+    monkeypatch.setenv("RASA_URL", first)
+    monkeypatch.setenv("RASA_API_TOKEN", API_TOKEN)
+    settings = load_settings()
+    staff = StaffMember("sam@clinic.test", "Sam")
+    sender = f"replica-{uuid.uuid4().hex[:8]}-held"
+
+    def kinds(replies: list[dict]) -> list[str]:
+        return [m["custom"]["type"] for m in replies if isinstance(m.get("custom"), dict)]
+
+    send(second, sender, "hello")
+    take_over(settings, sender, staff)
+    assert kinds(send(second, sender, "how much does an infusion cost")) == ["with_staff"]
+    assert "crisis" in kinds(send(second, sender, "i am going to end my life tonight"))
+
+    port = free_port()
+    restarted = start_rasa(model_path, port, replicas["env"], replicas["tmp"] / "rasa-new.log")
+    try:
+        wait_for(f"http://127.0.0.1:{port}/", process=restarted)
+        fresh = f"http://127.0.0.1:{port}"
+        assert kinds(send(fresh, sender, "is ketamine addictive")) == ["with_staff"]
+        hand_back(settings, sender, staff)
+        assert "faq" in kinds(send(fresh, sender, "is ketamine addictive"))
+    finally:
+        restarted.terminate()
+        restarted.wait(timeout=30)

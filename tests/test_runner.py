@@ -57,3 +57,24 @@ def test_rasa_binds_the_configured_interface() -> None:
 
     command = runner.rasa_command(load_settings(), Path("m.tar.gz"))
     assert command[command.index("--interface") + 1] == "127.0.0.1"
+
+
+def test_make_run_gives_rasa_and_the_console_one_api_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Development without RASA_API_TOKEN: one is made per start, for Rasa's
+    --auth-token and the console's takeover alike; production never gets one made."""
+    from pathlib import Path
+
+    from bot.config import load_settings
+
+    monkeypatch.delenv("RASA_API_TOKEN", raising=False)
+    monkeypatch.setenv("APP_ENV", "development")
+    env = child_environment(load_settings())
+    token = env["RASA_API_TOKEN"]
+    assert len(token) >= 32
+    command = runner.rasa_command(load_settings(), Path("m.tar.gz"), token)
+    assert command[command.index("--auth-token") + 1] == token
+    assert "--enable-api" in command
+    monkeypatch.setenv("APP_ENV", "production")
+    assert "RASA_API_TOKEN" not in child_environment(load_settings())

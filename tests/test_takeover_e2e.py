@@ -366,3 +366,13 @@ def test_polling_endpoints_reject_bad_input(stack: Stack) -> None:
         response = requests.get(f"{stack.rasa_url}{path}", params=params, timeout=30)
         assert response.status_code == 400, (path, params, response.text)
         assert "error" in response.json()
+
+
+def test_an_unknown_conversation_cannot_be_taken_over(console: Console) -> None:
+    token = console.csrf("/inbox")
+    response = console.http.post(
+        f"{console.url}/conversations/no-such-conversation-{uuid.uuid4().hex[:6]}/takeover",
+        data={"csrf_token": token},
+        timeout=30,
+    )
+    assert response.status_code == 404

@@ -568,6 +568,12 @@ def create_app(settings: Settings) -> Flask:
     def staff_action(conversation_id: str, act: Any, done: str) -> Response:
         """Run a takeover step; staff see what went wrong, nothing is half-said."""
         back = url_for("conversation", conversation_id=conversation_id) + "#reply"
+        with session_scope(settings.database_url) as db:
+            known = queries.transcript(db, conversation_id) or queries.related_items(
+                db, conversation_id
+            )
+        if not known:
+            abort(404)  # no such conversation: nothing to pause or write to
         try:
             sent = act()
         except takeover.TakeoverError as problem:

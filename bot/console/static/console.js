@@ -116,7 +116,8 @@
 
   function line(l) {
     var li = document.createElement("li");
-    li.className = "msg msg-" + l.speaker + (l.kind === "crisis" ? " msg-crisis" : "");
+    li.className = "msg msg-" + l.speaker +
+      (l.kind === "crisis" ? " msg-crisis" : l.kind === "with_staff" ? " msg-receipt" : "");
     li.dataset.event = String(l.event_id);
     var meta = document.createElement("div");
     meta.className = "meta";
