@@ -17,8 +17,8 @@ shows it. Every staff message carries a `pause` too: writing to a person holds
 the conversation, even if it had gone idle and Rasa had started a new session.
 
 A conversation is held while its latest `pause` / `resume` / `session_started`
-event is a `pause`: a new session after SESSION_EXPIRATION of silence ends a
-takeover, so a person who comes back hours later is answered.
+/ `restart` event is a `pause`: a new session after the session expiration of
+silence ends a takeover, so a person who comes back hours later is answered.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 MAX_STAFF_MESSAGE_CHARS = 1000
 RASA_TIMEOUT_SECONDS = 10.0
-HOLD_EVENTS = ("pause", "resume", "session_started")
+HOLD_EVENTS = ("pause", "resume", "session_started", "restart")
 STAFF_MESSAGE_KIND = "staff_reply"  # outbox kind of the SMS that carries it
 JOINED, STAFF, HANDED_BACK = "joined", "staff", "handed_back"
 
