@@ -314,6 +314,11 @@ def test_widget_and_console_talk_both_ways(
         print(f"\nstaff message shown in the widget after {time.monotonic() - started:.1f} s")
         expect(bubble.locator("time")).to_have_text(re.compile(r"\d{1,2}:\d{2}"))
 
+        # The inbox shows who holds the handoff's conversation.
+        staff.goto(f"{console.url}/inbox?q={cid}")
+        expect(staff.locator("table.inbox .badge.held")).to_have_text("with Dana")
+        staff.goto(f"{console.url}/conversations/{cid}")
+
         # Patient → staff: a receipt in the widget, the message live in the console.
         patient.input.fill("I'd like to book for next Tuesday")
         patient.input.press("Enter")

@@ -345,6 +345,8 @@ def create_app(settings: Settings) -> Flask:
             result = queries.inbox(db, f, user_id=session["uid"], page=page_number(), region=region)
             counts = queries.open_counts(db)
             choices = queries.inbox_channels(db)
+            conversations = {e.item.conversation_id for e in result.items}
+            holds = {cid: takeover.hold_of(db, cid) for cid in conversations}
         return render_template(
             "inbox.html",
             title="Inbox",
@@ -353,6 +355,7 @@ def create_app(settings: Settings) -> Flask:
             counts=counts,
             channels=choices,
             statuses=INBOX_STATUSES,
+            holds=holds,
             assign_form=AssignForm(formdata=None),
             here=request.full_path.rstrip("?"),
         )
