@@ -33,9 +33,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_staff_messages_conversation", "staff_messages", ["conversation_id", "id"]
-    )
+    op.create_index("ix_staff_messages_conversation", "staff_messages", ["conversation_id", "id"])
     with op.batch_alter_table("staff_users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("first_name", sa.String(length=60), nullable=True))
 
