@@ -9,8 +9,10 @@ fallback, the consultation form, a handoff, a refusal, or something else.
 Sets (tests/data/):
 
 * **test**: `blind/` — written blind and frozen before any tuning
-  (blind/README.md). Only aggregate figures are printed for it: its misses
-  are never listed, so nobody tunes on them.
+  (blind/README.md) — and `blind2/`, a fresh blind set written and frozen on
+  2026-12-02, before that day's changes, because `blind/`'s aggregate figures
+  had been looked at many times. Only aggregate figures are printed for
+  them: their misses are never listed, so nobody tunes on them.
 * **dev**: `nlu_heldout_*.yml` and `dev/faq_dev.yml` (FAQ), `dev/*.yml` (held out from the
   written training sets and CLINC150's validation split) and
   `refusal_eval.yml`. Thresholds and settings are chosen on these; their
@@ -114,11 +116,18 @@ class EvalSet:
         return [e["text"] for group in groups for e in group]
 
 
-def test_set() -> EvalSet:
-    blind = DATA / "blind"
+# The frozen blind sets, oldest first: (folder under tests/data, name in the report).
+FROZEN_SETS = (
+    ("blind", "test (blind, frozen 2026-12-01)"),
+    ("blind2", "fresh test (blind, frozen 2026-12-02)"),
+)
+
+
+def test_set(folder: str = "blind", name: str = "test (blind, frozen)") -> EvalSet:
+    blind = DATA / folder
     crisis = _load(blind / "crisis_blind.yml")
     return EvalSet(
-        "test (blind, frozen)",
+        name,
         faq=_load(blind / "faq_blind.yml")["examples"],
         contact=_load(blind / "contact_blind.yml")["examples"],
         refusal=_load(blind / "refusal_blind.yml")["examples"],
@@ -442,7 +451,8 @@ def plot(results: dict, path: Path) -> Path:
 
 def main(model: Path | None = None) -> int:
     model = model or PROJECT_ROOT / "models" / "clinic.tar.gz"
-    sets = [test_set(), dev_set(), old_crisis_set()]
+    frozen = [test_set(folder, name) for folder, name in FROZEN_SETS if (DATA / folder).is_dir()]
+    sets = [*frozen, dev_set(), old_crisis_set()]
     parsed, parse_ms = asyncio.run(_parse_all(model, [t for s in sets for t in s.texts()]))
     results = []
     for eval_set in sets:
@@ -450,14 +460,16 @@ def main(model: Path | None = None) -> int:
         scored["list_misses"] = eval_set.list_misses
         results.append(scored)
     REPORTS.mkdir(exist_ok=True)
+    tags = [folder for folder, _ in FROZEN_SETS if (DATA / folder).is_dir()] + ["dev"]
     images = [
         plot(r, REPORTS / f"confusion_topics_{tag}.png")
-        for r, tag in zip(results[:2], ("test", "dev"), strict=True)
+        for r, tag in zip(results[: len(tags)], tags, strict=True)
     ]
     timing = f"NLU parse: {parse_ms:.1f} ms per message (in-process, encoder included)"
     report = (
         "# Evaluation report\n\n"
-        "Test = the frozen blind sets (tests/data/blind/); dev = the sets thresholds were "
+        "Test = the frozen blind sets (tests/data/blind/, and the fresh tests/data/blind2/); "
+        "dev = the sets thresholds were "
         "chosen on. Nothing here is trained on (tests check for leaks).\n\n"
         + "\n\n".join(section(r) for r in results)
         + f"\n\n{timing}\n\n## Plots\n\n"

@@ -22,6 +22,8 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot.nlu.linear_text import LinearTextComponent
 from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT, CRISIS_KEY, classify
 
+SCORE_KEY = "crisis_score"
+
 OTHER = "other"
 
 
@@ -49,9 +51,13 @@ class CrisisOverride(LinearTextComponent):
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
+            probability = self.crisis_probability(message)
+            if probability is not None:
+                # Every parse carries the score: `make eval` sweeps thresholds on dev with it.
+                message.set(SCORE_KEY, round(float(probability), 4), add_to_output=True)
             verdict = classify(
                 message.get(TEXT) or "",
-                self.crisis_probability(message),
+                probability,
                 float(self._config["protocol_threshold"]),
                 float(self._config["check_threshold"]),
                 predicted_intent=(message.get(INTENT) or {}).get("name"),
