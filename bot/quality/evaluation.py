@@ -393,6 +393,51 @@ def _category_table(per_category: dict[str, Counter], columns: tuple[str, ...]) 
     return "\n".join(rows)
 
 
+SWEEP_PROTOCOL = (0.75, 0.8, 0.85, 0.9, 0.95)
+SWEEP_CHECK = (0.4, 0.5, 0.6, 0.7)
+
+
+def threshold_sweep(eval_set: EvalSet, parsed: dict[str, dict]) -> str:
+    """The crisis tiers at other thresholds, from each parse's `crisis_score` (dev only).
+
+    A rule match is the protocol whatever the thresholds; "other" are the set's
+    FAQ, contact and refusal messages, which should get neither tier.
+    """
+
+    def tier(text: str, protocol: float, check: float) -> str:
+        parse = parsed[text]
+        detected = str((parse.get("crisis") or {}).get("detected_by") or "")
+        score = parse.get("crisis_score")
+        if detected.startswith("pattern") or (score is not None and score >= protocol):
+            return "protocol"
+        return "question" if score is not None and score >= check else "none"
+
+    groups = {
+        "crisis": [e["text"] for e in eval_set.crisis],
+        "lookalike": [e["text"] for e in eval_set.lookalike],
+        "other": [e["text"] for e in (*eval_set.faq, *eval_set.contact, *eval_set.refusal)],
+    }
+    rows = [
+        "| protocol ≥ | question ≥ | crisis: protocol or question | crisis: protocol "
+        "| look-alikes: protocol | look-alikes: question | other: protocol | other: question |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for protocol in SWEEP_PROTOCOL:
+        for check in SWEEP_CHECK:
+            t = {g: [tier(x, protocol, check) for x in texts] for g, texts in groups.items()}
+
+            def rate(group: str, *kinds: str, t: dict = t) -> str:
+                return f"{_rate([k in kinds for k in t[group]]):.1%}"
+
+            rows.append(
+                f"| {protocol} | {check} | {rate('crisis', 'protocol', 'question')} "
+                f"| {rate('crisis', 'protocol')} | {rate('lookalike', 'protocol')} "
+                f"| {rate('lookalike', 'question')} | {rate('other', 'protocol')} "
+                f"| {rate('other', 'question')} |"
+            )
+    return "\n".join(rows)
+
+
 def section(results: dict) -> str:
     parts = [f"## {results['name']}\n\n```\n{summary(results)}\n```"]
     if faq := results.get("faq"):
@@ -408,6 +453,8 @@ def section(results: dict) -> str:
             "### Look-alikes per category\n\n"
             + _category_table(crisis["lookalike_per_category"], ("protocol", "question"))
         )
+    if sweep := results.get("sweep"):
+        parts.append("### Crisis thresholds (dev only: config.yml's are chosen here)\n\n" + sweep)
     if results.get("list_misses", True):
         lines = []
         for key in ("faq", "contact", "refusal"):
@@ -458,6 +505,8 @@ def main(model: Path | None = None) -> int:
     for eval_set in sets:
         scored = score(eval_set, parsed)
         scored["list_misses"] = eval_set.list_misses
+        if eval_set.name == "dev":
+            scored["sweep"] = threshold_sweep(eval_set, parsed)
         results.append(scored)
     REPORTS.mkdir(exist_ok=True)
     tags = [folder for folder, _ in FROZEN_SETS if (DATA / folder).is_dir()] + ["dev"]
