@@ -320,7 +320,7 @@
     typing.textContent = "";
     if (on) {
       typing.appendChild(el("span", { className: "kcw-dots", "aria-hidden": "true" }, "\u2022\u2022\u2022"));
-      typing.appendChild(srOnly("Assistant is typing"));
+      typing.appendChild(srOnly(state.staff ? "Sending" : "Assistant is typing"));
     }
     typing.classList.toggle("kcw-on", on);
   }
