@@ -13,15 +13,8 @@ is below `threshold` but at least `suggest_threshold`, the intent becomes
 `faq_uncertain` and the bot offers the likeliest items ("did you mean…?",
 bot/answers/suggestions.py); below `suggest_threshold` it becomes
 `nlu_fallback`, so the bot says it is not sure instead of guessing on a
-health question. It runs after the FallbackClassifier on messages still
-classified as `faq`.
-
-Short clinic questions in everyday words ("apple pay?", "open fridays?") look
-like the everyday requests the out-of-scope class learnt from CLINC150. So a
-message classified `out_of_scope` whose `faq` probability is at least
-`rescue_min_faq` and whose best item reaches `rescue_min_item` is answered as
-an FAQ after all (both chosen on dev; `rescue` in the parse says what was
-seen, for `make eval`).
+health question. It runs after the FallbackClassifier and only on messages
+still classified as `faq`.
 """
 
 from __future__ import annotations
@@ -41,7 +34,6 @@ UNCERTAIN_INTENT = (
     "faq_uncertain"  # the bot offers "did you mean" choices (bot/answers/suggestions.py)
 )
 SELECTOR_KEY = "response_selector"
-RESCUE_KEY = "faq_rescue"
 RANKING_LENGTH = 5
 
 
@@ -56,9 +48,6 @@ class ContentSelector(LinearTextComponent):
             "retrieval_intent": "faq",
             "threshold": 0.5,
             "suggest_threshold": 0.2,
-            "rescue_intents": ["out_of_scope"],
-            "rescue_min_faq": 1.01,  # off unless config.yml sets it
-            "rescue_min_item": 1.01,
         }
 
     def examples(self, training_data: TrainingData) -> Iterable[tuple[Message, str]]:
@@ -72,18 +61,13 @@ class ContentSelector(LinearTextComponent):
         retrieval_intent = self._config["retrieval_intent"]
         for message in messages:
             intent = message.get(INTENT) or {}
-            rescuing = intent.get("name") in self._config["rescue_intents"]
-            if intent.get("name") != retrieval_intent and not rescuing:
+            if intent.get("name") != retrieval_intent:
                 continue
             ranking = [
                 {"intent_response_key": key, "confidence": confidence}
                 for key, confidence in self.ranking(message, RANKING_LENGTH)
             ]
             best = ranking[0] if ranking else {"intent_response_key": None, "confidence": 0.0}
-            if rescuing:
-                if not self._rescued(message, best):
-                    continue
-                intent = message.get(INTENT)
             message.set(
                 SELECTOR_KEY,
                 {
@@ -115,33 +99,3 @@ class ContentSelector(LinearTextComponent):
                 add_to_output=True,
             )
         return messages
-
-    def _rescued(self, message: Message, best: dict[str, Any]) -> bool:
-        """Turn an out-of-scope classification into `faq` when both signals say so."""
-        item_confidence = float(best["confidence"])
-        ranking = message.get(INTENT_RANKING_KEY) or []
-        faq = next(
-            (
-                float(r.get("confidence") or 0.0)
-                for r in ranking
-                if r.get("name") == self._config["retrieval_intent"]
-            ),
-            0.0,
-        )
-        message.set(
-            RESCUE_KEY,
-            {
-                "faq": round(faq, 4),
-                "item": round(item_confidence, 4),
-                "key": best["intent_response_key"],
-            },
-            add_to_output=True,
-        )
-        if faq < float(self._config["rescue_min_faq"]) or item_confidence < float(
-            self._config["rescue_min_item"]
-        ):
-            return False
-        rescued = {"name": self._config["retrieval_intent"], "confidence": faq}
-        message.set(INTENT, rescued, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, [rescued, *ranking], add_to_output=True)
-        return True
