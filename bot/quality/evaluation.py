@@ -151,7 +151,7 @@ def dev_set() -> EvalSet:
         for text in texts
     ]
     dev = DATA / "dev"
-    for name in ("refusal_dev.yml", "out_of_scope_dev.yml"):
+    for name in ("refusal_dev.yml", "out_of_scope_dev.yml", "near_clinic_oos_dev.yml"):
         if (dev / name).exists():
             refusal += _load(dev / name)["examples"]
     crisis = _load(dev / "crisis_dev.yml")
