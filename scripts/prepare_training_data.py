@@ -23,8 +23,9 @@ Run from the repository root with the project's Python:
 * `--more`: a second round of phrasings for the intents that dev showed were
   confused (account matters, booking verbs, manipulation, other medicines,
   everyday look-alikes), all trained on: `data/nlu/requests_more.yml`.
-* `--more2`, `--faq-more`: a third round (2026-12-02) for what dev still
-  confused: contact, human and refusal intents (`data/nlu/requests_more2.yml`)
+* `--more2 FILE...`, `--faq-more`: a third round (2026-12-02) for what dev
+  still confused: contact, human and refusal intents and everyday questions
+  that share a word with a clinic topic (`data/nlu/requests_more2.yml`)
   and short, everyday-worded FAQ questions (appended to the content files'
   `questions`), all trained on.
 * `--crisis-more FILE...`: a second round of crisis and look-alike messages
@@ -263,8 +264,11 @@ def extra(path: Path) -> None:
     )
 
 
-def more(path: Path, out: str = "requests_more.yml", flag: str = "--more") -> None:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))["intents"]
+def more(paths: list[Path], out: str = "requests_more.yml", flag: str = "--more") -> None:
+    data: dict[str, list[str]] = defaultdict(list)
+    for path in paths:
+        for intent, texts in yaml.safe_load(path.read_text(encoding="utf-8"))["intents"].items():
+            data[intent] += texts
     blocks = [
         _block(intent, sorted({" ".join(t.split()) for t in texts}))
         for intent, texts in data.items()
@@ -355,7 +359,7 @@ def main() -> None:
     parser.add_argument("--lookalikes", type=Path)
     parser.add_argument("--extra", type=Path)
     parser.add_argument("--more", type=Path)
-    parser.add_argument("--more2", type=Path)
+    parser.add_argument("--more2", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--faq-more", type=Path)
     parser.add_argument("--crisis-more", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--drop-held-out", action="store_true")
@@ -367,7 +371,7 @@ def main() -> None:
     if args.crisis and args.lookalikes:
         crisis(args.crisis, args.lookalikes)
     if args.more:
-        more(args.more)
+        more([args.more])
     if args.more2:
         more(args.more2, "requests_more2.yml", "--more2")
     if args.faq_more:
