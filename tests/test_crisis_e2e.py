@@ -200,3 +200,13 @@ def test_yes_to_a_call_back_after_a_crisis_asks_only_for_a_number(stack: Stack) 
     # a second "yes" does not ask again
     again = " ".join(texts(stack.say(sender, "yes")))
     assert "already has your number" in again
+
+
+def test_the_direct_question_says_so_in_its_payload(stack: Stack) -> None:
+    """SPEC section 4: the uncertain tier's question carries `custom.type: crisis_check`,
+    with 988 in its text and Yes / No buttons."""
+    messages = stack.say(new_sender(), "/crisis_check")
+    assert custom_payloads(messages, "crisis_check") == [{"type": "crisis_check"}]
+    question = next(m for m in messages if "harming yourself" in (m.get("text") or ""))
+    assert "988" in question["text"]
+    assert [b["payload"] for b in question["buttons"]] == ["/crisis", "/deny"]
