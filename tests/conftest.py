@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -306,6 +307,96 @@ def stack(
             except subprocess.TimeoutExpired:
                 process.kill()
         webhook.stop()
+
+
+# --- The staff console on the stack ------------------------------------------------
+
+STAFF_EMAIL = "frontdesk@clinic.test"
+STAFF_FIRST_NAME = "Dana"  # what patients see on staff messages (takeover)
+STAFF_PASSWORD = "long enough staff password"
+CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
+
+
+def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@dataclass
+class Console:
+    url: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session")
+def console(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    """`python -m bot console serve` on a free port, with one staff account, talking to
+    the stack's Rasa server through its HTTP API (takeover)."""
+    tmp = tmp_path_factory.mktemp("console")
+    port = free_port()
+    env = {
+        **stack.env,
+        "APP_ENV": "development",
+        "CONSOLE_PORT": str(port),
+        "CONSOLE_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+        "CONSOLE_SEED_EMAIL": "",
+        "CONSOLE_SEED_PASSWORD": "",
+        "RASA_URL": stack.rasa_url,
+        "RASA_API_TOKEN": API_TOKEN,
+    }
+    created = cli(
+        env,
+        "console",
+        "create-user",
+        STAFF_EMAIL,
+        "--first-name",
+        STAFF_FIRST_NAME,
+        "--password-stdin",
+        stdin=STAFF_PASSWORD,
+    )
+    assert created.returncode == 0, created.stderr
+    log = (tmp / "console.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "console", "serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/login", timeout=60, process=process)
+        yield Console(url=url, env=env)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def signed_in(
+    console: Console, email: str = STAFF_EMAIL, password: str = STAFF_PASSWORD
+) -> requests.Session:
+    """A `requests` session after a real sign-in (with the login form's CSRF token)."""
+    http = requests.Session()
+    token = CSRF.search(http.get(f"{console.url}/login", timeout=10).text)
+    assert token, "no CSRF token on the login page"
+    response = http.post(
+        f"{console.url}/login",
+        data={"csrf_token": token.group(1), "email": email, "password": password},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.text
+    return http
 
 
 def custom_payloads(messages: list[dict], kind: str | None = None) -> list[dict]:

@@ -9,11 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,74 +23,21 @@ from bot.store.models import Escalation, Lead, StaffUser, StatusChange, utcnow
 from tests.conftest import (
     CHROMIUM,
     CHROMIUM_ARGS,
+    CSRF,
     ROOT,
+    STAFF_EMAIL,
+    STAFF_PASSWORD,
+    Console,
     Stack,
+    cli,
     custom_payloads,
     free_port,
-    wait_for,
+    signed_in,
 )
 
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = ROOT / "test-artifacts" / "console"
-STAFF_EMAIL = "frontdesk@clinic.test"
-STAFF_PASSWORD = "long enough staff password"
-CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
-
-
-def cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-@dataclass
-class Console:
-    url: str
-    env: dict[str, str]
-
-
-@pytest.fixture(scope="session")
-def console(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    """`python -m bot console serve` on a free port, with one staff account."""
-    tmp = tmp_path_factory.mktemp("console")
-    port = free_port()
-    env = {
-        **stack.env,
-        "APP_ENV": "development",
-        "CONSOLE_PORT": str(port),
-        "CONSOLE_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
-        "CONSOLE_SEED_EMAIL": "",
-        "CONSOLE_SEED_PASSWORD": "",
-    }
-    created = cli(
-        env, "console", "create-user", STAFF_EMAIL, "--password-stdin", stdin=STAFF_PASSWORD
-    )
-    assert created.returncode == 0, created.stderr
-    log = (tmp / "console.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "console", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{url}/login", timeout=60, process=process)
-        yield Console(url=url, env=env)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @dataclass
@@ -145,20 +89,6 @@ def conversations(stack: Stack) -> Conversations:
         escalation_id=wait_for_escalation(stack, crisis_sender),
         handoff_sender=handoff_sender,
     )
-
-
-def signed_in(console: Console, email: str = STAFF_EMAIL, password: str = STAFF_PASSWORD):  # type: ignore[no-untyped-def]
-    """A `requests` session after a real sign-in (with the login form's CSRF token)."""
-    http = requests.Session()
-    token = CSRF.search(http.get(f"{console.url}/login", timeout=10).text).group(1)
-    response = http.post(
-        f"{console.url}/login",
-        data={"csrf_token": token, "email": email, "password": password},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert response.status_code == 302, response.text
-    return http
 
 
 def test_staff_day_in_the_browser(

@@ -1,8 +1,9 @@
 """Staff take a conversation over and talk with the person: REST, SMS and the widget.
 
 The real stack (Rasa with its HTTP API, action server, outbox worker, fake
-Twilio) plus the real staff console (`python -m bot console serve`), which
-pauses and resumes conversations through Rasa's HTTP API. The console is
+Twilio) plus the real staff console (`python -m bot console serve`, the
+`console` fixture), which pauses and resumes conversations through Rasa's
+HTTP API; its staff account's first name is Dana. The console is
 driven over HTTP with its CSRF-protected forms, and in Chromium: two pages,
 the patient's widget and the staff console, exchange messages both ways.
 Screenshots go to test-artifacts/takeover/.
@@ -11,11 +12,9 @@ Screenshots go to test-artifacts/takeover/.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,18 +23,26 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
-from bot.console.accounts import create_user
 from bot.store.db import session_scope
 from bot.store.models import Escalation, StaffMessage
-from tests.conftest import API_TOKEN, ROOT, Stack, custom_payloads, free_port, wait_for
+from tests.conftest import (
+    API_TOKEN,
+    CSRF,
+    ROOT,
+    STAFF_EMAIL,
+    STAFF_FIRST_NAME,
+    STAFF_PASSWORD,
+    Console,
+    Stack,
+    custom_payloads,
+    signed_in,
+)
 from tests.test_sms_channel import form, hashed, new_number, post, text, tracker_texts
 from tests.test_widget_browser import new_widget
 
 pytestmark = pytest.mark.e2e
 
 ARTIFACTS = ROOT / "test-artifacts" / "takeover"
-EMAIL = "dana.front@clinic.test"
-PASSWORD = "a long enough staff password"
 CRISIS = "I have the pills in front of me and I want to die tonight"
 CLINIC = "Test Valley Ketamine Clinic"
 QUESTION = "how much does a ketamine infusion cost"
@@ -53,14 +60,16 @@ def until(check: Callable[[], Any], timeout: float = 30.0, every: float = 0.2) -
 
 
 @dataclass
-class Console:
+class Staff:
+    """The shared console (tests/conftest.py), signed in over HTTP."""
+
     url: str
     http: requests.Session
 
     def csrf(self, path: str) -> str:
         page = self.http.get(f"{self.url}{path}", timeout=30)
         page.raise_for_status()
-        match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)
+        match = CSRF.search(page.text)
         assert match, "no CSRF token on the page"
         return match.group(1)
 
@@ -85,47 +94,8 @@ class Console:
 
 
 @pytest.fixture(scope="module")
-def console(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    """The staff console on the stack's database, talking to its Rasa server."""
-    tmp = tmp_path_factory.mktemp("takeover")
-    port = free_port()
-    env = {
-        **stack.env,
-        "APP_ENV": "development",
-        "CONSOLE_PORT": str(port),
-        "CONSOLE_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
-        "RASA_URL": stack.rasa_url,
-        "RASA_API_TOKEN": API_TOKEN,
-    }
-    create_user(stack.database_url, EMAIL, PASSWORD, first_name="Dana", update=True)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "console", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=(tmp / "console.log").open("w"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{url}/login", timeout=60, process=process)
-        http = requests.Session()
-        token = re.search(
-            r'name="csrf_token" type="hidden" value="([^"]+)"', http.get(f"{url}/login").text
-        )
-        assert token
-        signed_in = http.post(
-            f"{url}/login",
-            data={"csrf_token": token.group(1), "email": EMAIL, "password": PASSWORD},
-            timeout=30,
-        )
-        assert signed_in.ok and "Sign out" in signed_in.text, signed_in.text[:300]
-        yield Console(url=url, http=http)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def staff(console: Console) -> Staff:
+    return Staff(url=console.url, http=signed_in(console))
 
 
 def rest_updates(stack: Stack, sender: str, after: int = 0) -> dict:
@@ -141,44 +111,46 @@ def rest_updates(stack: Stack, sender: str, after: int = 0) -> dict:
 # --- REST ------------------------------------------------------------------------
 
 
-def test_rest_takeover_reply_and_hand_back(stack: Stack, console: Console) -> None:
+def test_rest_takeover_reply_and_hand_back(stack: Stack, staff: Staff) -> None:
     sender = f"takeover-{uuid.uuid4().hex[:10]}"
     assert custom_payloads(stack.say(sender, QUESTION), "faq"), "the bot answers before"
     assert rest_updates(stack, sender) == {"messages": [], "cursor": 0, "with_staff": None}
 
-    flashed = console.act(sender, "takeover")
+    flashed = staff.act(sender, "takeover")
     assert "You hold this conversation" in flashed
     joined = rest_updates(stack, sender)
-    assert joined["with_staff"] == "Dana"
+    assert joined["with_staff"] == STAFF_FIRST_NAME
     assert [m["custom"] for m in joined["messages"]] == [
-        {"type": "staff", "staff_name": "Dana", "notice": "joined"}
+        {"type": "staff", "staff_name": STAFF_FIRST_NAME, "notice": "joined"}
     ]
 
     # The assistant is silent: the person's message gets only a receipt.
     held = stack.say(sender, "do you take aetna insurance")
-    assert custom_payloads(held, "with_staff") == [{"type": "with_staff", "staff_name": "Dana"}]
+    assert custom_payloads(held, "with_staff") == [
+        {"type": "with_staff", "staff_name": STAFF_FIRST_NAME}
+    ]
     assert not custom_payloads(held, "faq")
-    live = console.live(sender)
-    assert live["held_by"] == "Dana" and live["held_by_me"] is True
+    live = staff.live(sender)
+    assert live["held_by"] == STAFF_FIRST_NAME and live["held_by_me"] is True
     assert "do you take aetna insurance" in [line["text"] for line in live["lines"]]
 
-    console.act(sender, "reply", text="Hi, this is Dana. Yes, we are in network with Aetna.")
+    staff.act(sender, "reply", text="Hi, this is Dana. Yes, we are in network with Aetna.")
     update = rest_updates(stack, sender, after=joined["cursor"])
     assert [(m["text"], m["custom"]) for m in update["messages"]] == [
         (
             "Hi, this is Dana. Yes, we are in network with Aetna.",
-            {"type": "staff", "staff_name": "Dana"},
+            {"type": "staff", "staff_name": STAFF_FIRST_NAME},
         )
     ]
-    lines = console.live(sender)["lines"]
+    lines = staff.live(sender)["lines"]
     assert lines[-1]["speaker"] == "staff" and lines[-1]["who"] == "Clinic staff · Dana"
 
     # An empty or too long message is refused and nothing reaches the person.
-    assert "Write a message" in console.act(sender, "reply", text="   ")
-    assert "Write a message" in console.act(sender, "reply", text="x" * 1001)
+    assert "Write a message" in staff.act(sender, "reply", text="   ")
+    assert "Write a message" in staff.act(sender, "reply", text="x" * 1001)
     assert rest_updates(stack, sender, after=update["cursor"])["messages"] == []
 
-    assert "Handed back" in console.act(sender, "handback")
+    assert "Handed back" in staff.act(sender, "handback")
     back = rest_updates(stack, sender, after=update["cursor"])
     assert back["with_staff"] is None
     assert back["messages"][0]["custom"]["notice"] == "handed_back"
@@ -186,10 +158,10 @@ def test_rest_takeover_reply_and_hand_back(stack: Stack, console: Console) -> No
     assert custom_payloads(stack.say(sender, QUESTION), "faq")
 
 
-def test_crisis_during_a_takeover_is_answered_at_once(stack: Stack, console: Console) -> None:
+def test_crisis_during_a_takeover_is_answered_at_once(stack: Stack, staff: Staff) -> None:
     sender = f"takeover-{uuid.uuid4().hex[:10]}"
     stack.say(sender, "hi")
-    console.act(sender, "takeover")
+    staff.act(sender, "takeover")
     reply = stack.say(sender, CRISIS)
     crisis = custom_payloads(reply, "crisis")
     assert crisis and crisis[0].get("escalation_id"), reply
@@ -198,19 +170,19 @@ def test_crisis_during_a_takeover_is_answered_at_once(stack: Stack, console: Con
         escalation = session.get(Escalation, crisis[0]["escalation_id"])
         assert escalation is not None and escalation.conversation_id == sender
     # Staff see it in the conversation, and they still hold it.
-    live = console.live(sender)
+    live = staff.live(sender)
     assert any(line["kind"] == "crisis" for line in live["lines"])
-    assert live["held_by"] == "Dana"
+    assert live["held_by"] == STAFF_FIRST_NAME
     assert custom_payloads(stack.say(sender, "ok"), "with_staff")
 
 
 def test_the_hold_is_in_the_tracker_where_every_replica_reads_it(
-    stack: Stack, console: Console
+    stack: Stack, staff: Staff
 ) -> None:
     """Pause and resume are Rasa's own events in the shared tracker store."""
     sender = f"takeover-{uuid.uuid4().hex[:10]}"
     stack.say(sender, "hello")
-    console.act(sender, "takeover")
+    staff.act(sender, "takeover")
 
     def events() -> list[dict]:
         response = requests.get(
@@ -222,21 +194,21 @@ def test_the_hold_is_in_the_tracker_where_every_replica_reads_it(
         return response.json()["events"]
 
     pause = [e for e in events() if e["event"] == "pause"]
-    assert pause and pause[-1]["metadata"]["staff_email"] == EMAIL
-    assert pause[-1]["metadata"]["staff_name"] == "Dana"
-    console.act(sender, "handback")
+    assert pause and pause[-1]["metadata"]["staff_email"] == STAFF_EMAIL
+    assert pause[-1]["metadata"]["staff_name"] == STAFF_FIRST_NAME
+    staff.act(sender, "handback")
     assert events()[-2]["event"] == "resume"
 
 
 # --- SMS -----------------------------------------------------------------------------
 
 
-def test_sms_takeover_both_ways_and_stop(stack: Stack, console: Console) -> None:
+def test_sms_takeover_both_ways_and_stop(stack: Stack, staff: Staff) -> None:
     assert stack.twilio is not None
     number = new_number()
     cid = hashed(number)
     assert text(stack, number, QUESTION)
-    console.act(cid, "takeover")
+    staff.act(cid, "takeover")
     joined = until(lambda: [body for body in stack.twilio.to(number) if "has joined" in body])
     assert "Dana" in joined[0] and "reply by text" in joined[0]
 
@@ -244,11 +216,11 @@ def test_sms_takeover_both_ways_and_stop(stack: Stack, console: Console) -> None
     before = len(stack.twilio.to(number))
     assert post(stack, form(number, "is it covered by blue cross?")).status_code == 200
     until(lambda: "is it covered by blue cross?" in tracker_texts(stack, number))
-    until(lambda: any("blue cross" in line["text"] for line in console.live(cid)["lines"]))
+    until(lambda: any("blue cross" in line["text"] for line in staff.live(cid)["lines"]))
     time.sleep(1.0)
     assert len(stack.twilio.to(number)) == before
 
-    flashed = console.act(cid, "reply", text="Hi, Dana here. We can check that for you.")
+    flashed = staff.act(cid, "reply", text="Hi, Dana here. We can check that for you.")
     assert "Sent by SMS" in flashed
     received = until(lambda: stack.twilio.to(number)[before:])
     assert received == [
@@ -262,7 +234,7 @@ def test_sms_takeover_both_ways_and_stop(stack: Stack, console: Console) -> None
     # STOP: staff messages are no longer sent.
     text(stack, number, "STOP")
     sent = len(stack.twilio.to(number))
-    assert "texted STOP" in console.act(cid, "reply", text="Are you still there?")
+    assert "texted STOP" in staff.act(cid, "reply", text="Are you still there?")
     time.sleep(1.0)
     assert len(stack.twilio.to(number)) == sent
     with session_scope(stack.database_url) as session:
@@ -277,8 +249,8 @@ def test_sms_takeover_both_ways_and_stop(stack: Stack, console: Console) -> None
 
 def sign_in(page: Page, console: Console, path: str) -> None:
     page.goto(f"{console.url}{path}")
-    page.get_by_label("Email").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Email").fill(STAFF_EMAIL)
+    page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{console.url}{path}")
 
@@ -373,10 +345,10 @@ def test_polling_endpoints_reject_bad_input(stack: Stack) -> None:
         assert "error" in response.json()
 
 
-def test_an_unknown_conversation_cannot_be_taken_over(console: Console) -> None:
-    token = console.csrf("/inbox")
-    response = console.http.post(
-        f"{console.url}/conversations/no-such-conversation-{uuid.uuid4().hex[:6]}/takeover",
+def test_an_unknown_conversation_cannot_be_taken_over(staff: Staff) -> None:
+    token = staff.csrf("/inbox")
+    response = staff.http.post(
+        f"{staff.url}/conversations/no-such-conversation-{uuid.uuid4().hex[:6]}/takeover",
         data={"csrf_token": token},
         timeout=30,
     )
