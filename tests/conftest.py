@@ -399,6 +399,14 @@ def signed_in(
     return http
 
 
+def start_early_in_rate_window(stack: Stack, seconds: float = 40.0) -> None:
+    """Wait, if needed, until the rate limit's fixed window (RATE_LIMIT_WINDOW_SECONDS)
+    has `seconds` left: a burst that straddles two windows may be admitted twice."""
+    window = int(stack.env.get("RATE_LIMIT_WINDOW_SECONDS", "60"))
+    if time.time() % window > window - seconds:
+        time.sleep(window - time.time() % window + 0.5)
+
+
 def custom_payloads(messages: list[dict], kind: str | None = None) -> list[dict]:
     """The `custom` objects of a turn, optionally only those of one `type`."""
     found = [m["custom"] for m in messages if isinstance(m.get("custom"), dict)]

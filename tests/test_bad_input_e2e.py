@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,7 +9,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from tests.conftest import Stack, texts
+from tests.conftest import Stack, start_early_in_rate_window, texts
 
 pytestmark = pytest.mark.e2e
 
@@ -106,11 +105,7 @@ def test_a_burst_of_200_messages_is_rate_limited_and_nothing_is_lost(stack: Stac
             assert "quickly" in response.json()["error"]
         return response.status_code
 
-    # The limit counts in fixed windows (RATE_LIMIT_WINDOW_SECONDS): a burst that
-    # straddles two windows may be admitted twice. Start it early in a window.
-    window = int(stack.env.get("RATE_LIMIT_WINDOW_SECONDS", "60"))
-    if time.time() % window > window - 40:
-        time.sleep(window - time.time() % window + 0.5)
+    start_early_in_rate_window(stack)
     with ThreadPoolExecutor(max_workers=20) as pool:
         statuses = list(pool.map(one, range(200)))
     accepted = statuses.count(200)

@@ -36,6 +36,7 @@ from tests.conftest import (
     Stack,
     custom_payloads,
     signed_in,
+    start_early_in_rate_window,
 )
 from tests.test_sms_channel import form, hashed, new_number, post, text, tracker_texts
 from tests.test_widget_browser import new_widget
@@ -353,3 +354,24 @@ def test_an_unknown_conversation_cannot_be_taken_over(staff: Staff) -> None:
         timeout=30,
     )
     assert response.status_code == 404
+
+
+def test_polling_is_rate_limited_per_sender(stack: Stack) -> None:
+    """POLLS_PER_MESSAGE x RATE_LIMIT_MESSAGES polls a window; one sender's flood
+    does not limit another."""
+    from bot.channels.guard import POLLS_PER_MESSAGE
+    from bot.config import load_settings
+
+    limit = POLLS_PER_MESSAGE * load_settings().rate_limit_messages
+    flooder, other = f"poll-{uuid.uuid4().hex[:10]}", f"poll-{uuid.uuid4().hex[:10]}"
+    http = requests.Session()
+    start_early_in_rate_window(stack, 20.0)
+    statuses = [
+        http.get(
+            f"{stack.rasa_url}/webhooks/rest/updates", params={"sender": flooder}, timeout=30
+        ).status_code
+        for _ in range(limit + 5)
+    ]
+    assert 429 in statuses[limit - 5 :], statuses[-10:]
+    assert statuses[0] == 200
+    assert rest_updates(stack, other)["messages"] == []

@@ -12,7 +12,9 @@
   contains it. A message with crisis language always goes through, whatever
   its length or rate.
 * **Rate.** A per-sender limit (a fixed window; shared by all Rasa replicas
-  through Redis when REDIS_URL is set, else per process): 429.
+  through Redis when REDIS_URL is set, else per process): 429. Polls for
+  staff messages (bot/channels/held.py) have their own count, POLLS_PER_MESSAGE
+  times as many: a widget polls every 2 s while staff hold its conversation.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from bot.safety.patterns import detect_crisis
 MAX_REQUEST_BYTES = 2 * 1024 * 1024
 CRISIS_WINDOW_CHARS = 1000
 CRISIS_WINDOW_OVERLAP = 200
+POLLS_PER_MESSAGE = 4
 
 
 class Verdict(Enum):
@@ -116,18 +119,23 @@ class MessageGuard:
             return Admission(Verdict.OK, crisis_text, crisis=True, cut=len(text) > limit)
         if not text.strip():
             return Admission(Verdict.EMPTY, text)
-        if self._count(sender) > self.settings.rate_limit_messages:
+        if self._count(f"rate:{sender}") > self.settings.rate_limit_messages:
             return Admission(Verdict.RATE_LIMITED, text)
         if len(text) > limit:
             return Admission(Verdict.OK, text[:limit], cut=True)
         return Admission(Verdict.OK, text)
 
-    def _count(self, sender: str) -> int:
-        """Messages from `sender` in the current window, this one included."""
+    def poll_allowed(self, sender: str) -> bool:
+        """Whether `sender` may poll for staff messages now (else 429)."""
+        limit = POLLS_PER_MESSAGE * self.settings.rate_limit_messages
+        return self._count(f"poll:{sender}") <= limit
+
+    def _count(self, name: str) -> int:
+        """Requests counted under `name` in the current window, this one included."""
         window = self.settings.rate_limit_window_seconds
         bucket = int(time.time() // window)
         if self._redis is not None:
-            key = f"clinic:rate:{sender}:{bucket}"
+            key = f"clinic:{name}:{bucket}"
             try:
                 pipe = self._redis.pipeline()
                 pipe.incr(key)
@@ -136,7 +144,7 @@ class MessageGuard:
             except Exception:  # Redis down: fall back to this process's count
                 pass
         with self._lock:
-            current_bucket, count = self._windows[sender]
+            current_bucket, count = self._windows[name]
             count = count + 1 if current_bucket == bucket else 1
-            self._windows[sender] = (bucket, count)
+            self._windows[name] = (bucket, count)
             return count

@@ -69,6 +69,8 @@ class GuardedRestInput(RestInput):
             query = poll_query(request, lambda sender: 0 < len(sender) <= MAX_SENDER_CHARS)
             if isinstance(query, str):
                 return bad_request(query)
+            if not guard.poll_allowed(query[0]):
+                return bad_request("polling too often; try again shortly", 429)
             try:
                 return response.json(await updates(settings, *query))
             except Exception:

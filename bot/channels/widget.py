@@ -251,6 +251,8 @@ class WidgetInput(RestInput):
             query = poll_query(request, lambda sender: bool(SENDER_PATTERN.match(sender)))
             if isinstance(query, str):
                 return error(400, "invalid_request", query, headers)
+            if not self.guard.poll_allowed(query[0]):
+                return error(429, "rate_limited", "Please poll less often.", headers)
             try:
                 body = await updates(self.guard.settings, *query)
             except Exception:
