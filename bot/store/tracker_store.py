@@ -8,6 +8,9 @@ already seen (bounded, per conversation). Only rows it has not seen, such as
 those written by another Rasa replica, are read and parsed. Because the id
 query runs every time, rows deleted by the retention purge or written
 elsewhere are never missed: the database stays the only source of truth.
+
+It also turns on bot/store/tracker_states.py, which computes the policies'
+dialogue states once per event instead of once per prediction.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from sqlalchemy.orm import sessionmaker
 
+from bot.store import tracker_states
 from bot.store.db import get_engine
 
 CACHED_CONVERSATIONS = 2000
@@ -38,6 +42,9 @@ class ClinicTrackerStore(SQLTrackerStore):
             self.engine = get_engine(self.engine.url.render_as_string(hide_password=False))
             self.sessionmaker = sessionmaker(bind=self.engine)
         self._events: OrderedDict[str, dict[tuple[int, float], Event]] = OrderedDict()
+        # The policies' states of the history, computed once per event: relies on
+        # this store handing out the same Event objects every turn.
+        tracker_states.install()
 
     def _cached(self, sender_id: str) -> dict[tuple[int, float], Event]:
         events = self._events.pop(sender_id, None) or {}
