@@ -362,18 +362,24 @@ def console(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         stdin=STAFF_PASSWORD,
     )
     assert created.returncode == 0, created.stderr
-    log = (tmp / "console.log").open("w")
+    with serving_console(env, tmp / "console.log") as url:
+        yield Console(url=url, env=env)
+
+
+@contextmanager
+def serving_console(env: dict[str, str], log: Path) -> Iterator[str]:
+    """`python -m bot console serve` with `env` (CONSOLE_PORT set), until the block ends."""
     process = subprocess.Popen(
         [sys.executable, "-m", "bot", "console", "serve"],
         cwd=ROOT,
         env=env,
-        stdout=log,
+        stdout=log.open("w"),
         stderr=subprocess.STDOUT,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{env['CONSOLE_PORT']}"
     try:
         wait_for(f"{url}/login", timeout=60, process=process)
-        yield Console(url=url, env=env)
+        yield url
     finally:
         process.terminate()
         try:

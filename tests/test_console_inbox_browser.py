@@ -23,7 +23,7 @@ import requests
 from bot.console.accounts import create_user
 from bot.store.db import init_db, session_scope
 from bot.store.models import Escalation, Handoff, Lead
-from tests.conftest import ROOT, free_port, wait_for
+from tests.conftest import ROOT, free_port, serving_console
 from tests.test_console_inbox import EMAIL, PASSWORD, Seeded, seed_inbox
 
 ARTIFACTS = ROOT / "test-artifacts" / "console"
@@ -74,24 +74,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     assert loaded.returncode == 0, loaded.stderr
     create_user(database_url, EMAIL, PASSWORD)
     seeded = seed_inbox(database_url)
-    log = (tmp / "console.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "console", "serve"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{url}/login", timeout=60, process=process)
+    with serving_console(env, tmp / "console.log") as url:
         yield Served(url=url, database_url=database_url, seeded=seeded)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def sign_in(page, served: Served, path: str = "/inbox") -> None:  # type: ignore[no-untyped-def]

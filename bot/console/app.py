@@ -346,7 +346,7 @@ def create_app(settings: Settings) -> Flask:
             counts = queries.open_counts(db)
             choices = queries.inbox_channels(db)
             conversations = {e.item.conversation_id for e in result.items}
-            holds = {cid: takeover.hold_of(db, cid) for cid in conversations}
+            holds = takeover.holds_of(db, conversations)
         return render_template(
             "inbox.html",
             title="Inbox",
@@ -572,7 +572,7 @@ def create_app(settings: Settings) -> Flask:
         """Run a takeover step; staff see what went wrong, nothing is half-said."""
         back = url_for("conversation", conversation_id=conversation_id) + "#reply"
         with session_scope(settings.database_url) as db:
-            known = queries.transcript(db, conversation_id) or queries.related_items(
+            known = takeover.has_events(db, conversation_id) or queries.related_items(
                 db, conversation_id
             )
         if not known:

@@ -26,13 +26,14 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote
 
 import requests
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
@@ -70,7 +71,6 @@ class Hold:
 
 @dataclass(frozen=True)
 class Sent:
-    message_id: int
     by_sms: bool  # False for a non-SMS conversation, or a number that texted STOP
     opted_out: bool = False
 
@@ -157,6 +157,12 @@ def _tracker_rows(session: Session, query: Any) -> list[Any]:
         return []
 
 
+def has_events(session: Session, conversation_id: str) -> bool:
+    """Whether Rasa's tracker store knows the conversation."""
+    query = select(events_table.c.id).where(events_table.c.sender_id == conversation_id).limit(1)
+    return bool(_tracker_rows(session, query))
+
+
 def channel_of(session: Session, conversation_id: str) -> str | None:
     """The input channel of the conversation's latest user message (None: not known)."""
     query = (
@@ -173,11 +179,16 @@ def channel_of(session: Session, conversation_id: str) -> str | None:
 
 
 def _record(
-    settings: Settings, conversation_id: str, kind: str, staff: StaffMember, text: str
+    settings: Settings,
+    conversation_id: str,
+    kind: str,
+    staff: StaffMember,
+    text: str,
+    channel: str | None = None,
 ) -> tuple[Sent, list[int]]:
     """Commit the message (and its SMS); the SMS rows to send now."""
     with session_scope(settings.database_url) as session:
-        channel = channel_of(session, conversation_id)
+        channel = channel or channel_of(session, conversation_id)
         message = StaffMessage(
             conversation_id=conversation_id,
             kind=kind,
@@ -208,7 +219,7 @@ def _record(
                 ref_id=message.id,
                 kind=STAFF_MESSAGE_KIND,
             )
-        sent = Sent(message.id, by_sms=alert is not None, opted_out=bool(number) and alert is None)
+        sent = Sent(by_sms=alert is not None, opted_out=bool(number) and alert is None)
         return sent, [alert.id] if alert is not None else []
 
 
@@ -227,8 +238,8 @@ def _deliver(settings: Settings, alert_ids: list[int]) -> None:
 def take_over(settings: Settings, conversation_id: str, staff: StaffMember) -> Sent:
     """Pause the assistant (ending any form) and tell the person who joined."""
     with session_scope(settings.database_url) as session:
-        sms = channel_of(session, conversation_id) == SMS_CHANNEL
-    text = joined_text(settings, staff, sms)
+        channel = channel_of(session, conversation_id)
+    text = joined_text(settings, staff, channel == SMS_CHANNEL)
     append_events(
         settings,
         conversation_id,
@@ -239,7 +250,7 @@ def take_over(settings: Settings, conversation_id: str, staff: StaffMember) -> S
             _bot(text, staff, notice=JOINED),
         ],
     )
-    sent, alert_ids = _record(settings, conversation_id, JOINED, staff, text)
+    sent, alert_ids = _record(settings, conversation_id, JOINED, staff, text, channel)
     _deliver(settings, alert_ids)
     logger.info("Conversation %s taken over by %s", conversation_id[:10], staff.email)
     return sent
@@ -279,31 +290,44 @@ def hand_back(settings: Settings, conversation_id: str, staff: StaffMember) -> S
 # --- Reading the state -------------------------------------------------------------
 
 
-def hold_of(session: Session, conversation_id: str) -> Hold | None:
-    """Who holds the conversation now (from the tracker's own events), or None."""
+def holds_of(session: Session, conversation_ids: Iterable[str]) -> dict[str, Hold]:
+    """Who holds each of these conversations now (from the tracker's own events);
+    conversations nobody holds are left out. Two queries, whatever the number."""
+    ids = list(set(conversation_ids))
+    if not ids:
+        return {}
+    latest = (
+        select(func.max(events_table.c.id))
+        .where(events_table.c.sender_id.in_(ids), events_table.c.type_name.in_(HOLD_EVENTS))
+        .group_by(events_table.c.sender_id)
+    )
     rows = _tracker_rows(
         session,
-        select(events_table.c.type_name, events_table.c.timestamp, events_table.c.data)
-        .where(
-            events_table.c.sender_id == conversation_id,
-            events_table.c.type_name.in_(HOLD_EVENTS),
+        select(
+            events_table.c.sender_id,
+            events_table.c.type_name,
+            events_table.c.timestamp,
+            events_table.c.data,
+        ).where(events_table.c.id.in_(latest), events_table.c.type_name == "pause"),
+    )
+    holds = {}
+    for row in rows:
+        try:
+            metadata = (json.loads(row.data or "{}") or {}).get("metadata") or {}
+        except ValueError:
+            metadata = {}
+        email = str(metadata.get("staff_email") or "")
+        holds[row.sender_id] = Hold(
+            staff_email=email,
+            staff_name=str(metadata.get("staff_name") or first_name_of(email or "staff")),
+            since=datetime.fromtimestamp(row.timestamp or 0, tz=timezone.utc).replace(tzinfo=None),
         )
-        .order_by(events_table.c.id.desc())
-        .limit(1),
-    )
-    if not rows or rows[0].type_name != "pause":
-        return None
-    row = rows[0]
-    try:
-        metadata = (json.loads(row.data or "{}") or {}).get("metadata") or {}
-    except ValueError:
-        metadata = {}
-    email = str(metadata.get("staff_email") or "")
-    return Hold(
-        staff_email=email,
-        staff_name=str(metadata.get("staff_name") or first_name_of(email or "staff")),
-        since=datetime.fromtimestamp(row.timestamp or 0, tz=timezone.utc).replace(tzinfo=None),
-    )
+    return holds
+
+
+def hold_of(session: Session, conversation_id: str) -> Hold | None:
+    """Who holds the conversation now, or None."""
+    return holds_of(session, [conversation_id]).get(conversation_id)
 
 
 def messages_after(

@@ -132,7 +132,3 @@ def states_for_tracker_history(
 def install() -> None:
     """Use the incremental version for every Domain in this process (idempotent)."""
     Domain.states_for_tracker_history = states_for_tracker_history  # type: ignore[method-assign]
-
-
-def uninstall() -> None:
-    Domain.states_for_tracker_history = _original  # type: ignore[method-assign]
