@@ -29,7 +29,8 @@ from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from bot.answers.nlg import CRISIS_RESPONSE
 from bot.config import Settings
-from bot.staff.takeover import first_name_of, hold_of, messages_after
+from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT
+from bot.staff.takeover import first_name_of, hold_of, messages_after, staff_payload
 from bot.store.db import session_scope
 
 logger = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ def answered_yes_to_check(tracker: Any) -> bool:
     if (tracker.latest_message.intent or {}).get(INTENT_NAME_KEY) != AFFIRM_INTENT:
         return False
     custom = (tracker.latest_bot_utterance.data or {}).get("custom") or {}
-    return custom.get("type") == "crisis_check"
+    return custom.get("type") == CHECK_INTENT
 
 
 async def held_reply(
@@ -81,10 +82,10 @@ async def held_reply(
         if tracker is None or not tracker.is_paused():
             return None
         intent = (tracker.latest_message.intent or {}).get(INTENT_NAME_KEY)
-        if crisis or intent == "crisis" or answered_yes_to_check(tracker):
+        if crisis or intent == CRISIS_INTENT or answered_yes_to_check(tracker):
             message = await agent.nlg.generate(CRISIS_RESPONSE, tracker, channel)
             logger.warning("Crisis message in held conversation %s", sender[:10])
-        elif intent == "crisis_check":
+        elif intent == CHECK_INTENT:
             message = await agent.nlg.generate(CHECK_RESPONSE, tracker, channel)
         else:
             message = receipt(holder_name(tracker))
@@ -111,11 +112,7 @@ def _updates(settings: Settings, conversation_id: str, after: int) -> dict[str, 
                     "id": row.id,
                     "text": row.text,
                     "at": row.created_at.replace(tzinfo=timezone.utc).isoformat(),
-                    "custom": {
-                        "type": "staff",
-                        "staff_name": row.staff_name,
-                        **({} if row.kind == "staff" else {"notice": row.kind}),
-                    },
+                    "custom": staff_payload(row.kind, row.staff_name),
                 }
                 for row in rows
             ],

@@ -117,11 +117,17 @@ def _pause(staff: StaffMember) -> dict[str, Any]:
     }
 
 
-def _bot(text: str, staff: StaffMember, notice: str | None = None) -> dict[str, Any]:
-    custom: dict[str, Any] = {"type": "staff", "staff_name": staff.first_name}
-    if notice:
-        custom["notice"] = notice
-    return {"event": "bot", "text": text, "data": {"custom": custom}}
+def staff_payload(kind: str, staff_name: str) -> dict[str, Any]:
+    """The `custom` object of a message from the clinic (SPEC section 4, `staff`);
+    a joined / handed-back note says which in `notice`."""
+    custom: dict[str, Any] = {"type": "staff", "staff_name": staff_name}
+    if kind != STAFF:
+        custom["notice"] = kind
+    return custom
+
+
+def _bot(text: str, staff: StaffMember, kind: str = STAFF) -> dict[str, Any]:
+    return {"event": "bot", "text": text, "data": {"custom": staff_payload(kind, staff.first_name)}}
 
 
 # --- What the person gets --------------------------------------------------------
@@ -247,7 +253,7 @@ def take_over(settings: Settings, conversation_id: str, staff: StaffMember) -> S
             _pause(staff),
             {"event": "active_loop", "name": None},
             {"event": "slot", "name": "requested_slot", "value": None},
-            _bot(text, staff, notice=JOINED),
+            _bot(text, staff, JOINED),
         ],
     )
     sent, alert_ids = _record(settings, conversation_id, JOINED, staff, text, channel)
@@ -276,7 +282,7 @@ def hand_back(settings: Settings, conversation_id: str, staff: StaffMember) -> S
         settings,
         conversation_id,
         [
-            _bot(text, staff, notice=HANDED_BACK),
+            _bot(text, staff, HANDED_BACK),
             {"event": "resume", "metadata": {"staff_email": staff.email}},
             {"event": "action", "name": "action_listen"},
         ],
