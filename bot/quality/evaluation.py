@@ -252,7 +252,8 @@ def score(eval_set: EvalSet, parsed: dict[str, dict]) -> dict:
                 )
             found.append(ok)
             if verdict != "right":
-                misses.append((e["text"], expected, verdict, o.content_id or ",".join(o.options)))
+                shown = o.content_id or ",".join(o.options) or o.detail
+                misses.append((e["text"], expected, verdict, shown))
         totals = sum(per_topic.values(), Counter())
         n = len(eval_set.faq)
         result["faq"] = {
