@@ -222,6 +222,33 @@ def test_model_score_tiers() -> None:
     assert classify(text, None, 0.9, 0.5) is None
 
 
+def test_neighbours_ask_the_question_but_never_run_the_protocol() -> None:
+    """Crisis-heavy neighbours ask the direct question; the protocol needs a rule or a score."""
+    from bot.safety.detector import CHECK_INTENT, classify
+
+    text = "I have been reading about the topic"
+    asked = classify(text, 0.1, 0.9, 0.5, neighbour_share=0.8, neighbour_threshold=0.8)
+    assert asked["intent"] == CHECK_INTENT and asked["detected_by"] == "neighbours"
+    assert classify(text, 0.1, 0.9, 0.5, neighbour_share=0.79, neighbour_threshold=0.8) is None
+    assert classify(text, 0.1, 0.9, 0.5, "request_human", 1.0, 0.8) is None
+
+
+def test_crisis_neighbours_share_is_weighted_by_similarity(tmp_path: Path) -> None:
+    import numpy as np
+
+    from bot.safety.component import CrisisNeighbours
+
+    vectors = np.array([[1.0, 0.0], [0.9, 0.1], [0.0, 1.0], [0.1, 0.9], [-1.0, 0.0]])
+    neighbours = CrisisNeighbours.build(vectors, [True, True, False, False, False], k=2)
+    assert neighbours.share(np.array([1.0, 0.05])) == 1.0
+    assert neighbours.share(np.array([0.05, 1.0])) == 0.0
+    mixed = neighbours.share(np.array([0.5, 0.5]))  # nearest: one crisis, one not, alike
+    assert abs(mixed - 0.5) < 1e-6
+    neighbours.save(tmp_path / "n.npz")
+    again = CrisisNeighbours.read(tmp_path / "n.npz")
+    assert again.k == 2 and again.share(np.array([0.5, 0.5])) == mixed
+
+
 def test_contact_requests_never_get_the_question() -> None:
     from bot.safety.detector import CRISIS_INTENT, classify
 

@@ -15,7 +15,7 @@ from tests.conftest import Stack, custom_payloads
 pytestmark = pytest.mark.e2e
 
 # Questions the model is unsure about (checked below through /model/parse).
-UNCERTAIN = ["what about the thing with the sessions", "does ketamine help with tinnitus"]
+UNCERTAIN = ["what about the sessions and stuff", "does ketamine help with tinnitus"]
 
 
 def _offer(stack: Stack, text: str) -> tuple[str, list[dict], list[dict]]:

@@ -42,7 +42,7 @@ from bot.answers.served import FAQ_INTENT, selected_content
 from bot.answers.suggestions import ranked_content_ids
 from bot.config import PROJECT_ROOT
 from bot.nlu.content_selector import UNCERTAIN_INTENT
-from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT
+from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT, NO_QUESTION_INTENTS
 
 DATA = PROJECT_ROOT / "tests" / "data"
 REPORTS = PROJECT_ROOT / "reports"
@@ -407,24 +407,40 @@ def _category_table(per_category: dict[str, Counter], columns: tuple[str, ...]) 
     return "\n".join(rows)
 
 
-SWEEP_PROTOCOL = (0.75, 0.8, 0.85, 0.9, 0.95)
-SWEEP_CHECK = (0.4, 0.5, 0.6, 0.7)
+SWEEP_PROTOCOL = (0.8, 0.85, 0.9)
+SWEEP_CHECK = (0.5, 0.6, 0.7)
+SWEEP_NEIGHBOURS = (0.7, 0.8, 0.9, 1.1)  # 1.1: the neighbours never ask
+
+
+def _intent_before_override(parse: dict) -> str | None:
+    """The intent the other classifiers predicted (CrisisOverride puts its own first)."""
+    for entry in [parse.get("intent") or {}, *(parse.get("intent_ranking") or [])]:
+        if entry.get("name") not in (CRISIS_INTENT, CHECK_INTENT):
+            return entry.get("name")
+    return None
 
 
 def threshold_sweep(eval_set: EvalSet, parsed: dict[str, dict]) -> str:
-    """The crisis tiers at other thresholds, from each parse's `crisis_score` (dev only).
+    """The crisis tiers at other thresholds, from each parse's scores (dev only).
 
-    A rule match is the protocol whatever the thresholds; "other" are the set's
-    FAQ, contact and refusal messages, which should get neither tier.
+    The same decision as `bot.safety.detector.classify`, from `crisis_score`
+    and `crisis_neighbours`: a rule match is the protocol whatever the
+    thresholds, and contact requests never get the question. "Other" are the
+    set's FAQ, contact and refusal messages, which should get neither tier.
     """
 
-    def tier(text: str, protocol: float, check: float) -> str:
+    def tier(text: str, protocol: float, check: float, neighbours: float) -> str:
         parse = parsed[text]
         detected = str((parse.get("crisis") or {}).get("detected_by") or "")
         score = parse.get("crisis_score")
+        share = parse.get("crisis_neighbours")
         if detected.startswith("pattern") or (score is not None and score >= protocol):
             return "protocol"
-        return "question" if score is not None and score >= check else "none"
+        if _intent_before_override(parse) in NO_QUESTION_INTENTS:
+            return "none"
+        if (score is not None and score >= check) or (share is not None and share >= neighbours):
+            return "question"
+        return "none"
 
     groups = {
         "crisis": [e["text"] for e in eval_set.crisis],
@@ -432,23 +448,29 @@ def threshold_sweep(eval_set: EvalSet, parsed: dict[str, dict]) -> str:
         "other": [e["text"] for e in (*eval_set.faq, *eval_set.contact, *eval_set.refusal)],
     }
     rows = [
-        "| protocol ≥ | question ≥ | crisis: protocol or question | crisis: protocol "
-        "| look-alikes: protocol | look-alikes: question | other: protocol | other: question |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| protocol ≥ | question ≥ | neighbours ≥ | crisis: protocol or question "
+        "| crisis: protocol | look-alikes: protocol | look-alikes: question | other: protocol "
+        "| other: question |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for protocol in SWEEP_PROTOCOL:
         for check in SWEEP_CHECK:
-            t = {g: [tier(x, protocol, check) for x in texts] for g, texts in groups.items()}
+            for neighbours in SWEEP_NEIGHBOURS:
+                t = {
+                    g: [tier(x, protocol, check, neighbours) for x in texts]
+                    for g, texts in groups.items()
+                }
 
-            def rate(group: str, *kinds: str, t: dict = t) -> str:
-                return f"{_rate([k in kinds for k in t[group]]):.1%}"
+                def rate(group: str, *kinds: str, t: dict = t) -> str:
+                    return f"{_rate([k in kinds for k in t[group]]):.1%}"
 
-            rows.append(
-                f"| {protocol} | {check} | {rate('crisis', 'protocol', 'question')} "
-                f"| {rate('crisis', 'protocol')} | {rate('lookalike', 'protocol')} "
-                f"| {rate('lookalike', 'question')} | {rate('other', 'protocol')} "
-                f"| {rate('other', 'question')} |"
-            )
+                shown = "off" if neighbours > 1 else neighbours
+                rows.append(
+                    f"| {protocol} | {check} | {shown} | {rate('crisis', 'protocol', 'question')} "
+                    f"| {rate('crisis', 'protocol')} | {rate('lookalike', 'protocol')} "
+                    f"| {rate('lookalike', 'question')} | {rate('other', 'protocol')} "
+                    f"| {rate('other', 'question')} |"
+                )
     return "\n".join(rows)
 
 

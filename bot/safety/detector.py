@@ -6,7 +6,8 @@ Three tiers (SPEC section 6; thresholds chosen on the dev set, config.yml):
   floor, a rule match always runs the protocol), or the trained crisis model
   scores at least `protocol_threshold`: resources, escalation, staff alert;
 * **direct question** (`crisis_check`): the model scores at least
-  `check_threshold`; the bot asks whether the person is thinking of harming
+  `check_threshold`, or the crisis share of the message's nearest training
+  messages is at least `neighbour_threshold`; the bot asks whether the person is thinking of harming
   themselves, with 988 and 911 in the same message, and a yes runs the
   protocol. Contact, booking and cancellation requests never get the
   question: a person asking for a call-back is not asked whether they are
@@ -47,10 +48,13 @@ def classify(
     protocol_threshold: float,
     check_threshold: float,
     predicted_intent: str | None = None,
+    neighbour_share: float | None = None,
+    neighbour_threshold: float = 1.1,
 ) -> dict[str, Any] | None:
     """How the message was detected, or None when it shows no crisis signal.
 
-    `crisis_probability` is the crisis model's score (None: no model). The
+    `crisis_probability` is the crisis model's score (None: no model) and
+    `neighbour_share` the crisis share of its nearest training messages. The
     result's `intent` is `crisis` (protocol) or `crisis_check` (ask).
     """
     match = detect_crisis(text)
@@ -70,6 +74,16 @@ def classify(
             "category": "model",
             "score": score,
         }
-    if crisis_probability >= check_threshold and predicted_intent not in NO_QUESTION_INTENTS:
+    if predicted_intent in NO_QUESTION_INTENTS:
+        return None
+    if crisis_probability >= check_threshold:
         return {"intent": CHECK_INTENT, "detected_by": "model", "category": "model", "score": score}
+    if neighbour_share is not None and neighbour_share >= neighbour_threshold:
+        return {
+            "intent": CHECK_INTENT,
+            "detected_by": "neighbours",
+            "category": "model",
+            "score": score,
+            "neighbours": round(neighbour_share, 3),
+        }
     return None
