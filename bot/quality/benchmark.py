@@ -284,6 +284,35 @@ def encoder_cost_ms(count: int = 200) -> float:
     return statistics.median(times)
 
 
+def crisis_model_cost_us(model: Path, count: int = 500) -> float:
+    """Median cost of the crisis model on one embedded message: its score and its neighbours."""
+    import tarfile
+    import tempfile
+
+    import skops.io as sio
+
+    from bot.nlu.linear_text import MODEL_FILE, LinearTextModel
+    from bot.nlu.sentence_encoder import Encoder
+    from bot.safety.component import NEIGHBOURS_FILE, CrisisNeighbours
+
+    with tarfile.open(model) as archive, tempfile.TemporaryDirectory() as directory:
+        members = [m for m in archive.getmembers() if "CrisisOverride" in m.name and m.isfile()]
+        archive.extractall(directory, members=members)
+        files = {path.name: path for path in Path(directory).rglob("*") if path.is_file()}
+        state = sio.load(files[MODEL_FILE], trusted=sio.get_untrusted_types(file=files[MODEL_FILE]))
+        neighbours = CrisisNeighbours.read(files[NEIGHBOURS_FILE])
+    scorer = LinearTextModel(state["features"], state["classifier"], state["dense_weight"])
+    embeddings = Encoder.load().encode(MESSAGES)
+    times = []
+    for n in range(count):
+        text, dense = MESSAGES[n % len(MESSAGES)], embeddings[n % len(MESSAGES)]
+        started = time.perf_counter()
+        scorer.probabilities(text, dense)
+        neighbours.share(dense)
+        times.append((time.perf_counter() - started) * 1e6)
+    return statistics.median(times)
+
+
 def turn_growth_ms(url: str, turns: int = 30) -> tuple[float, float]:
     """Mean latency of turns 2-6 and 24-28 of one long conversation (one sender)."""
     session = requests.Session()
@@ -306,6 +335,7 @@ def report(
     training: dict[str, float],
     crisis_us: float,
     encoder_ms: float,
+    crisis_model_us: float,
 ) -> str:
     lines = [
         f"{'':24s}{'this assistant':>18s}{'stock rasa init':>18s}{'ratio':>10s}",
@@ -343,6 +373,9 @@ def report(
         )
     lines.append(f"crisis pattern layer: {crisis_us:.0f} µs per message")
     lines.append(f"sentence encoder: {encoder_ms:.1f} ms per message (median, in-process)")
+    lines.append(
+        f"crisis model (score + neighbours): {crisis_model_us:.0f} µs per message (median)"
+    )
     for server in (ours, stock):
         short, long = server.results["growth"]
         lines.append(
@@ -397,7 +430,8 @@ def main(requests_per_sender: int = 20) -> int:
         for server in servers:
             server.results["growth"] = turn_growth_ms(server.url)
             server.results["rss"] = tree_rss_mb(server.process.pid)
-        print(report(ours, stock, training, crisis_cost_us(), encoder_cost_ms()))
+        crisis_model_us = crisis_model_cost_us(work / "models" / "clinic.tar.gz")
+        print(report(ours, stock, training, crisis_cost_us(), encoder_cost_ms(), crisis_model_us))
     finally:
         for server in servers:
             stop(server)
