@@ -67,3 +67,20 @@ def test_ranking_is_best_first_and_truncated() -> None:
     ranking = model.ranking("how much is it", 2)
     assert [label for label, _ in ranking][0] == "cost"
     assert len(ranking) == 2 and ranking[0][1] >= ranking[1][1]
+
+
+def test_blas_runs_single_threaded_once_a_model_is_loaded() -> None:
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from bot.nlu.linear_text import single_threaded_blas
+
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas, "numpy is linked against a BLAS"
+    original = threadpool_limits(limits=2, user_api="blas")  # restored below
+    try:
+        single_threaded_blas()
+        assert {
+            pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"
+        } == {1}
+    finally:
+        original.restore_original_limits()
