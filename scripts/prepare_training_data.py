@@ -32,6 +32,14 @@ Run from the repository root with the project's Python:
   for the kinds dev showed the crisis model unsure of or wrong on, and
   contrast pairs (the same word families, crisis and not), all trained on:
   `data/nlu/crisis_more.yml`.
+* `--crisis-more3 FILE...`, `--more3 FILE...`: a fourth round (2026-12-02,
+  second session) for what dev and the retired blind2 still confused:
+  crisis and look-alike messages with contrast pairs
+  (`data/nlu/crisis_more3.yml`; examples carry a `kind`) and contact, human
+  and refusal phrasings (`data/nlu/requests_more3.yml`), all trained on.
+* `--retire-blind FOLDER`: a blind test set that has been used for tuning
+  becomes training data (`data/nlu/retired_<folder>.yml`, FAQ questions
+  appended to the content files); the folder is then deleted by hand.
 * `--drop-held-out`: removes from every training file (data/nlu/*.yml and the
   content files' questions) any phrasing that also occurs in a held-out set
   under tests/data/ (the frozen blind test, dev, the old evaluation sets):
