@@ -90,9 +90,9 @@ class CrisisOverride(LinearTextComponent):
             "neighbour_check_threshold": 1.1,
         }
 
-    def __init__(self, *args: Any, neighbours: CrisisNeighbours | None = None) -> None:
+    def __init__(self, *args: Any) -> None:
         super().__init__(*args)
-        self._neighbours = neighbours
+        self._neighbours: CrisisNeighbours | None = None  # set by train() or load()
 
     @classmethod
     def load(
