@@ -9,7 +9,7 @@ everyday requests. A second opinion comes from the message's nearest
 training messages (`CrisisNeighbours`): a linear model misses crises worded
 unlike most of its training data but close to a few of its examples, and on
 dev asking the direct question when most of the five nearest are crises
-caught about two thirds of the messages that got no crisis response at all.
+caught about half of the crisis messages that got no crisis response at all.
 `bot.safety.detector.classify` then decides the tier from the reviewed
 rules, the model's score and the neighbours' crisis share.
 """
