@@ -233,4 +233,4 @@ def test_rasa_run_script_turns_the_http_api_on_only_with_a_token(tmp_path: Path)
     token = "a-long-random-api-token-0123456789"
     with_token = run(RASA_API_TOKEN=token, RASA_MODEL="/app/models")
     assert "--model /app/models" in with_token
-    assert f"--enable-api --auth-token {token}" in with_token
+    assert f"--enable-api --auth-token={token}" in with_token

@@ -74,7 +74,13 @@ def test_make_run_gives_rasa_and_the_console_one_api_token(
     token = env["RASA_API_TOKEN"]
     assert len(token) >= 32
     command = runner.rasa_command(load_settings(), Path("m.tar.gz"), token)
-    assert command[command.index("--auth-token") + 1] == token
+    assert f"--auth-token={token}" in command
     assert "--enable-api" in command
+    # A token that starts with "-" is still the option's value, not an option.
+    from rasa.__main__ import create_argument_parser
+
+    dashed = runner.rasa_command(load_settings(), Path("m.tar.gz"), "-starts-with-a-dash")
+    arguments = create_argument_parser().parse_args(dashed[dashed.index("run") :])
+    assert arguments.auth_token == "-starts-with-a-dash"
     monkeypatch.setenv("APP_ENV", "production")
     assert "RASA_API_TOKEN" not in child_environment(load_settings())

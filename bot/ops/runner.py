@@ -59,8 +59,10 @@ def rasa_command(settings: Settings, model: Path, api_token: str | None = None) 
     ]
     api_token = api_token if api_token is not None else settings.rasa_api_token
     if api_token:
-        # The HTTP API exposes conversations: only ever on, with a token.
-        command += ["--enable-api", "--auth-token", api_token]
+        # The HTTP API exposes conversations: only ever on, with a token. One
+        # argument with "=": a token that starts with "-" (token_urlsafe makes
+        # one in 64) is not taken for an option.
+        command += ["--enable-api", f"--auth-token={api_token}"]
     if settings.is_production:
         # JSON logs with phone numbers, emails and message text masked (bot/ops/logging_setup.py).
         command += ["--logging-config-file", str(RASA_LOGGING_CONFIG)]
