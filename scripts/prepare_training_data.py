@@ -58,6 +58,7 @@ import json
 import random
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import yaml
@@ -280,7 +281,7 @@ def more(paths: list[Path], out: str = "requests_more.yml", flag: str = "--more"
     write_requests(data, out, flag)
 
 
-def write_requests(data: dict[str, list[str]] | dict[str, set[str]], out: str, flag: str) -> None:
+def write_requests(data: Mapping[str, Iterable[str]], out: str, flag: str) -> None:
     """Phrasings by intent as a generated training file."""
     blocks = [
         _block(intent, sorted({" ".join(t.split()) for t in texts}))

@@ -27,6 +27,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -160,6 +161,14 @@ class LinearTextModel:
         }
 
 
+def read_model(path: Path) -> LinearTextModel:
+    """A model persisted by `LinearTextComponent.train` (skops)."""
+    import skops.io as sio
+
+    state = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+    return LinearTextModel(state["features"], state["classifier"], state["dense_weight"])
+
+
 def single_threaded_blas() -> None:
     """One BLAS thread for the whole process, at inference.
 
@@ -210,18 +219,25 @@ class LinearTextComponent(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> LinearTextComponent:
-        import skops.io as sio
-
+        component = None
         try:
             with model_storage.read_from(resource) as directory:
-                path = directory / MODEL_FILE
-                state = sio.load(path, trusted=sio.get_untrusted_types(file=path))
+                model = read_model(directory / MODEL_FILE)
+                component = cls(config, model_storage, resource, model)
+                component.load_extra(directory)
         except ValueError:
+            if component is not None:
+                raise  # the model was there: a broken extra file is an error, not "untrained"
             logger.warning("%s has no trained model", cls.__name__)
             return cls(config, model_storage, resource)
-        model = LinearTextModel(state["features"], state["classifier"], state["dense_weight"])
         single_threaded_blas()
-        return cls(config, model_storage, resource, model)
+        return component
+
+    def persist_extra(self, directory: Path, labels: list[str], dense: np.ndarray | None) -> None:
+        """Files a subclass keeps beside the model, written with it (none here)."""
+
+    def load_extra(self, directory: Path) -> None:
+        """Reads what `persist_extra` wrote."""
 
     def examples(self, training_data: TrainingData) -> Iterable[tuple[Message, str]]:
         """(message, label) pairs to train on."""
@@ -235,11 +251,12 @@ class LinearTextComponent(GraphComponent):
             logger.warning("%s needs at least two labels to train", type(self).__name__)
             return self._resource
         texts = [message.get(TEXT) or "" for message, _ in pairs]
+        labels = [label for _, label in pairs]
         vectors = [dense_vector(message) for message, _ in pairs]
         dense = None if any(v is None for v in vectors) else np.vstack(vectors)
         self._model = fit(
             texts,
-            [label for _, label in pairs],
+            labels,
             float(self._config["C"]),
             dense,
             float(self._config["dense_weight"]),
@@ -247,6 +264,7 @@ class LinearTextComponent(GraphComponent):
         )
         with self._model_storage.write_to(self._resource) as directory:
             sio.dump(self._model.state(), directory / MODEL_FILE)
+            self.persist_extra(directory, labels, dense)
         return self._resource
 
     def ranking(self, message: Message, length: int) -> list[tuple[str, float]]:

@@ -289,9 +289,7 @@ def crisis_model_cost_us(model: Path, count: int = 500) -> float:
     import tarfile
     import tempfile
 
-    import skops.io as sio
-
-    from bot.nlu.linear_text import MODEL_FILE, LinearTextModel
+    from bot.nlu.linear_text import MODEL_FILE, read_model
     from bot.nlu.sentence_encoder import Encoder
     from bot.safety.component import NEIGHBOURS_FILE, CrisisNeighbours
 
@@ -299,9 +297,8 @@ def crisis_model_cost_us(model: Path, count: int = 500) -> float:
         members = [m for m in archive.getmembers() if "CrisisOverride" in m.name and m.isfile()]
         archive.extractall(directory, members=members)
         files = {path.name: path for path in Path(directory).rglob("*") if path.is_file()}
-        state = sio.load(files[MODEL_FILE], trusted=sio.get_untrusted_types(file=files[MODEL_FILE]))
+        scorer = read_model(files[MODEL_FILE])
         neighbours = CrisisNeighbours.read(files[NEIGHBOURS_FILE])
-    scorer = LinearTextModel(state["features"], state["classifier"], state["dense_weight"])
     embeddings = Encoder.load().encode(MESSAGES)
     times = []
     for n in range(count):

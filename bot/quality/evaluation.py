@@ -42,7 +42,7 @@ from bot.answers.served import FAQ_INTENT, selected_content
 from bot.answers.suggestions import ranked_content_ids
 from bot.config import PROJECT_ROOT
 from bot.nlu.content_selector import UNCERTAIN_INTENT
-from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT, NO_QUESTION_INTENTS
+from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT, model_tier
 
 DATA = PROJECT_ROOT / "tests" / "data"
 REPORTS = PROJECT_ROOT / "reports"
@@ -423,24 +423,28 @@ def _intent_before_override(parse: dict) -> str | None:
 def threshold_sweep(eval_set: EvalSet, parsed: dict[str, dict]) -> str:
     """The crisis tiers at other thresholds, from each parse's scores (dev only).
 
-    The same decision as `bot.safety.detector.classify`, from `crisis_score`
-    and `crisis_neighbours`: a rule match is the protocol whatever the
-    thresholds, and contact requests never get the question. "Other" are the
+    The detector's own decision (`bot.safety.detector.model_tier`) on each
+    parse's `crisis_score` and `crisis_neighbours`: a rule match is the
+    protocol whatever the thresholds, and contact requests never get the
+    question. "Other" are the
     set's FAQ, contact and refusal messages, which should get neither tier.
     """
 
     def tier(text: str, protocol: float, check: float, neighbours: float) -> str:
         parse = parsed[text]
-        detected = str((parse.get("crisis") or {}).get("detected_by") or "")
-        score = parse.get("crisis_score")
-        share = parse.get("crisis_neighbours")
-        if detected.startswith("pattern") or (score is not None and score >= protocol):
+        if str((parse.get("crisis") or {}).get("detected_by") or "").startswith("pattern"):
             return "protocol"
-        if _intent_before_override(parse) in NO_QUESTION_INTENTS:
+        verdict = model_tier(
+            parse.get("crisis_score"),
+            protocol,
+            check,
+            _intent_before_override(parse),
+            parse.get("crisis_neighbours"),
+            neighbours,
+        )
+        if verdict is None:
             return "none"
-        if (score is not None and score >= check) or (share is not None and share >= neighbours):
-            return "question"
-        return "none"
+        return "protocol" if verdict["intent"] == CRISIS_INTENT else "question"
 
     groups = {
         "crisis": [e["text"] for e in eval_set.crisis],

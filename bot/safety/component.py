@@ -21,10 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from rasa.engine.graph import ExecutionContext
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -94,38 +91,17 @@ class CrisisOverride(LinearTextComponent):
         super().__init__(*args)
         self._neighbours: CrisisNeighbours | None = None  # set by train() or load()
 
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> CrisisOverride:
-        component = super().load(config, model_storage, resource, execution_context, **kwargs)
-        try:
-            with model_storage.read_from(resource) as directory:
-                if (directory / NEIGHBOURS_FILE).exists():
-                    component._neighbours = CrisisNeighbours.read(directory / NEIGHBOURS_FILE)
-        except ValueError:
-            pass  # untrained: super().load() has said so
-        return component
-
-    def train(self, training_data: TrainingData) -> Resource:
-        resource = super().train(training_data)
-        pairs = list(self.examples(training_data))
-        vectors = [dense_vector(message) for message, _ in pairs]
-        if self._model is None or not pairs or any(v is None for v in vectors):
-            return resource
+    def persist_extra(self, directory: Path, labels: list[str], dense: np.ndarray | None) -> None:
+        if dense is None:
+            return  # no embedding in the pipeline: no neighbours
         self._neighbours = CrisisNeighbours.build(
-            np.vstack(vectors),
-            [label == CRISIS_INTENT for _, label in pairs],
-            int(self._config["neighbours"]),
+            dense, [label == CRISIS_INTENT for label in labels], int(self._config["neighbours"])
         )
-        with self._model_storage.write_to(self._resource) as directory:
-            self._neighbours.save(directory / NEIGHBOURS_FILE)
-        return resource
+        self._neighbours.save(directory / NEIGHBOURS_FILE)
+
+    def load_extra(self, directory: Path) -> None:
+        if (directory / NEIGHBOURS_FILE).exists():
+            self._neighbours = CrisisNeighbours.read(directory / NEIGHBOURS_FILE)
 
     def examples(self, training_data: TrainingData) -> Iterable[tuple[Message, str]]:
         for message in training_data.intent_examples:

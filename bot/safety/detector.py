@@ -7,8 +7,8 @@ Three tiers (SPEC section 6; thresholds chosen on the dev set, config.yml):
   scores at least `protocol_threshold`: resources, escalation, staff alert;
 * **direct question** (`crisis_check`): the model scores at least
   `check_threshold`, or the crisis share of the message's nearest training
-  messages is at least `neighbour_threshold`; the bot asks whether the person is thinking of harming
-  themselves, with 988 and 911 in the same message, and a yes runs the
+  messages is at least `neighbour_threshold`; the bot asks whether the
+  person is thinking of harming themselves, with 988 and 911 in the same message, and a yes runs the
   protocol. Contact, booking and cancellation requests never get the
   question: a person asking for a call-back is not asked whether they are
   suicidal on an uncertain signal (a rule match or a high score still runs
@@ -64,6 +64,25 @@ def classify(
             "detected_by": f"pattern:{match.rule_id}",
             "category": match.category,
         }
+    return model_tier(
+        crisis_probability,
+        protocol_threshold,
+        check_threshold,
+        predicted_intent,
+        neighbour_share,
+        neighbour_threshold,
+    )
+
+
+def model_tier(
+    crisis_probability: float | None,
+    protocol_threshold: float,
+    check_threshold: float,
+    predicted_intent: str | None = None,
+    neighbour_share: float | None = None,
+    neighbour_threshold: float = 1.1,
+) -> dict[str, Any] | None:
+    """The tier from the model's score and the neighbours' share, once no rule matched."""
     if crisis_probability is None:
         return None
     score = round(float(crisis_probability), 3)
