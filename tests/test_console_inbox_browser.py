@@ -87,6 +87,8 @@ def sign_in(page, served: Served, path: str = "/inbox") -> None:  # type: ignore
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page).to_have_url(f"{served.url}{path}")
+    # The URL changes as soon as the page commits; layout checks need its stylesheet.
+    page.wait_for_load_state("load")
 
 
 def shown_ids(page) -> list[tuple[str, int]]:  # type: ignore[no-untyped-def]
