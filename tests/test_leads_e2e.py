@@ -65,6 +65,16 @@ def test_happy_path(stack: Stack) -> None:
     assert alert and "+14158675309" in alert[0]["text"] and "weekday mornings" in alert[0]["text"]
 
 
+def test_the_booking_answer_button_starts_the_form(stack: Stack) -> None:
+    sender = new_sender()
+    answer = stack.say(sender, "what happens at the first consultation")
+    faq = custom_payloads(answer, "faq")
+    assert faq and faq[0]["content_id"] == "clinic_and_booking_first_consultation"
+    buttons = [b for m in answer for b in m.get("buttons") or []]
+    assert [b["title"] for b in buttons] == ["Request a call-back"]
+    assert "What name" in said(stack.say(sender, buttons[0]["payload"]))
+
+
 def test_inline_details_prefill_the_form(stack: Stack) -> None:
     sender = new_sender()
     first = said(stack.say(sender, "sign me up, my name is Ana Ruiz and my number is 415 867 5310"))

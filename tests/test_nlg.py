@@ -66,6 +66,16 @@ def test_answer_comes_from_the_database_and_is_recorded(content) -> None:  # typ
     ]
 
 
+def test_the_booking_answer_offers_the_call_back_form(content) -> None:  # type: ignore[no-untyped-def]
+    booking = generate("clinic_and_booking_first_consultation")
+    assert booking is not None
+    assert booking["buttons"] == [
+        {"title": "Request a call-back", "payload": "/request_consultation"}
+    ]
+    other = generate("side_effects_common")
+    assert other is not None and "buttons" not in other
+
+
 def test_sms_gets_the_short_answer(content) -> None:  # type: ignore[no-untyped-def]
     message = generate("side_effects_common", SMS_CHANNEL)
     assert message is not None and message["text"].endswith("General info, not medical advice.")

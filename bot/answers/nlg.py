@@ -50,6 +50,11 @@ from bot.safety.detector import mentions_suicidality
 
 logger = logging.getLogger(__name__)
 
+# "How do I book?" is both a question and a wish to book: its answer offers the
+# call-back form (a numbered choice on SMS) for those who meant the second.
+BOOKING_ITEM = "clinic_and_booking_first_consultation"
+CALLBACK_BUTTON = {"title": "Request a call-back", "payload": "/request_consultation"}
+
 FAQ_PREFIX = f"utter_{FAQ_INTENT}/"
 FALLBACK = "utter_fallback"
 # Added to an answer whose question names suicide or self-harm (SPEC section 6);
@@ -150,7 +155,10 @@ class ContentNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
             text += RESOURCES_REMINDER.format(
                 line=crisis.line_number, emergency=crisis.emergency_number
             )
-        return {"text": text, "custom": answer.payload}
+        reply: dict[str, Any] = {"text": text, "custom": answer.payload}
+        if content_id == BOOKING_ITEM:
+            reply["buttons"] = [CALLBACK_BUTTON]
+        return reply
 
     async def _suggestions(
         self, tracker: DialogueStateTracker, output_channel: str, **kwargs: Any
