@@ -117,7 +117,7 @@ def _safety(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from bot.quality.evaluation import main as evaluation
 
-    return evaluation()
+    return evaluation(dev_only=args.dev)
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -167,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     safety.set_defaults(func=_safety)
 
     evaluation = commands.add_parser("eval", help="held-out quality and safety figures")
+    evaluation.add_argument(
+        "--dev", action="store_true", help="dev sets only, for tuning: the test set is not parsed"
+    )
     evaluation.set_defaults(func=_eval)
 
     bench = commands.add_parser("bench", help="load test against a stock `rasa init` bot")

@@ -37,6 +37,12 @@ Run from the repository root with the project's Python:
   crisis and look-alike messages with contrast pairs
   (`data/nlu/crisis_more3.yml`; examples carry a `kind`) and contact, human
   and refusal phrasings (`data/nlu/requests_more3.yml`), all trained on.
+* `--crisis-more4 FILE...`, `--more4 FILE...`: a fifth round (2026-12-02,
+  third session) for what dev, now including the retired blind3, still
+  confused (goodbyes, plans with a time, means at hand, idioms, resolved
+  history; one-word human requests, existing patients' changes, everyday
+  questions with a clinic word): `data/nlu/crisis_more4.yml` and
+  `data/nlu/requests_more4.yml`, all trained on.
 * `--retire-blind FOLDER`: a blind test set that has been used for tuning
   becomes training data (`data/nlu/retired_<folder>.yml`, FAQ questions
   appended to the content files); the folder is then deleted by hand.
@@ -447,6 +453,8 @@ def main() -> None:
     parser.add_argument("--crisis-more", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--crisis-more3", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--more3", type=Path, nargs="+", metavar="FILE")
+    parser.add_argument("--crisis-more4", type=Path, nargs="+", metavar="FILE")
+    parser.add_argument("--more4", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--retire-blind", type=Path, metavar="FOLDER")
     parser.add_argument("--drop-held-out", action="store_true")
     args = parser.parse_args()
@@ -468,6 +476,10 @@ def main() -> None:
         crisis_more(args.crisis_more3, "crisis_more3.yml", "--crisis-more3")
     if args.more3:
         examples_more(args.more3, "requests_more3.yml", "--more3")
+    if args.crisis_more4:
+        crisis_more(args.crisis_more4, "crisis_more4.yml", "--crisis-more4")
+    if args.more4:
+        examples_more(args.more4, "requests_more4.yml", "--more4")
     if args.retire_blind:
         retire_blind(args.retire_blind)
     if args.drop_held_out:
