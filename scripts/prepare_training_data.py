@@ -69,6 +69,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.answers.content_store import read_content
 from bot.quality.held_out import held_out_keys, key
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -288,9 +289,15 @@ def more(paths: list[Path], out: str = "requests_more.yml", flag: str = "--more"
 
 
 def write_requests(data: Mapping[str, Iterable[str]], out: str, flag: str) -> None:
-    """Phrasings by intent as a generated training file."""
+    """Phrasings by intent as a generated training file.
+
+    A phrasing that is already a content question is left out: Rasa refuses
+    one text under two intents (`rasa data validate`), and the content file,
+    reviewed by clinicians, decides.
+    """
+    questions = {key(q) for item in read_content()[0] for q in item.questions}
     blocks = [
-        _block(intent, sorted({" ".join(t.split()) for t in texts}))
+        _block(intent, sorted({" ".join(t.split()) for t in texts if key(t) not in questions}))
         for intent, texts in data.items()
     ]
     (ROOT / "data" / "nlu" / out).write_text(
