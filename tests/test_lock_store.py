@@ -51,7 +51,6 @@ def run_in_threads(work) -> None:
 
 
 def test_without_redis_the_lock_is_in_memory(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.setenv("REDIS_URL", "")
     get_settings.cache_clear()
     try:
