@@ -324,7 +324,7 @@ def append_questions(data: dict[str, list[str]]) -> None:
         new = [
             q for q in dict.fromkeys(" ".join(q.split()) for q in questions) if key(q) not in known
         ]
-        lines = "".join(f"  - {json.dumps(q)}\n" for q in new)
+        lines = "".join(f"  - {json.dumps(q, ensure_ascii=False)}\n" for q in new)
         marker = "\nanswer_web:"
         item.write_text(
             text.replace(marker, "\n" + lines.rstrip("\n") + marker, 1), encoding="utf-8"

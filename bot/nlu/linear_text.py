@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import warnings
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -38,6 +39,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from scipy import sparse
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_union
@@ -75,6 +77,7 @@ def fit(
     dense: np.ndarray | None = None,
     dense_weight: float = 1.0,
     class_weight: str | None = None,
+    max_iter: int = 5000,
 ) -> LinearTextModel:
     """Fit the n-gram vectorizers and the logistic regression (scikit-learn does the training)."""
     features = make_union(
@@ -87,8 +90,11 @@ def fit(
     )
     features.fit(texts)
     weight = dense_weight if dense is not None else 0.0
-    classifier = LogisticRegression(C=c, max_iter=5000, class_weight=class_weight)
-    classifier.fit(feature_matrix(features, texts, dense, weight), labels)
+    classifier = LogisticRegression(C=c, max_iter=max_iter, class_weight=class_weight)
+    with warnings.catch_warnings():
+        # A `max_iter` below convergence is a configured trade (config.yml), not a fault.
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        classifier.fit(feature_matrix(features, texts, dense, weight), labels)
     return LinearTextModel(features, classifier, weight)
 
 
@@ -186,7 +192,7 @@ class LinearTextComponent(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        return {"C": 10.0, "dense_weight": 1.0, "class_weight": None}
+        return {"C": 10.0, "dense_weight": 1.0, "class_weight": None, "max_iter": 5000}
 
     def __init__(
         self,
@@ -261,6 +267,7 @@ class LinearTextComponent(GraphComponent):
             dense,
             float(self._config["dense_weight"]),
             self._config["class_weight"],
+            int(self._config["max_iter"]),
         )
         with self._model_storage.write_to(self._resource) as directory:
             sio.dump(self._model.state(), directory / MODEL_FILE)

@@ -8,19 +8,19 @@ fallback, the consultation form, a handoff, a refusal, or something else.
 
 Sets (tests/data/):
 
-* **test**: `blind4/`, written blind and frozen before its round's models
-  were measured on it (blind4/README.md). Only aggregate figures are printed
+* **test**: `blind5/`, written blind and frozen before its round's models
+  were measured on it (blind5/README.md). Only aggregate figures are printed
   for it: its misses are never listed, so nobody tunes on them; while tuning,
   `python -m bot eval --dev` leaves it out altogether.
 * **dev**: `nlu_heldout_*.yml` and `dev/faq_dev.yml` (FAQ), `dev/*.yml` (held out from the
   written training sets and CLINC150's validation split) and
   `refusal_eval.yml`. Thresholds and settings are chosen on these; their
   misses are listed in the report for review.
-* **retired blind set** (dev too): `blind3/`, the previous frozen test. Its
+* **retired blind set** (dev too): `blind4/`, the previous frozen test. Its
   aggregate figures were looked at during tuning, so it no longer measures
   anything as a test; written blind, it is the dev data closest to what real
   people write, and its misses are listed. (The blind sets before it,
-  `blind/` and `blind2/`, were retired into training:
+  `blind/`, `blind2/` and `blind3/`, were retired into training:
   data/nlu/retired_blind*.yml and the content files' questions.)
 * **old crisis set**: `crisis_eval.yml`, which the crisis rules were
   written against (a second report, not a measure of generalisation).
@@ -70,6 +70,17 @@ OLD_REFUSAL_CATEGORIES = {
 }
 NOT_FAQ_REASONS = ("out_of_scope", "other_medical")
 REFUSE_REASONS = ("dosing", "outside_clinic", "adversarial")
+# Two items whose purpose another response serves just as well (both ways):
+# the outside-clinic item's answer *is* a refusal with a referral ("We can't
+# help with getting or using ketamine outside medical care..."), and the
+# consultation form is what a question about booking a first consultation
+# asks for. Set on dev (the retired blind4), where the blind writers labelled
+# "book consult" as that FAQ item and "buy ketamine online?" as either.
+SERVES_ITEM = {
+    ("refusal", "outside_clinic"): "abuse_and_long_term_risks_outside_clinic",
+    ("flow", "consultation"): "clinic_and_booking_first_consultation",
+}
+REFUSING_ITEMS = {"abuse_and_long_term_risks_outside_clinic": "outside_clinic"}
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,16 @@ def outcome(parse: dict) -> Outcome:
     return Outcome("other", detail=str(intent))
 
 
+def served_item(o: Outcome) -> str | None:
+    """The content item a response gives the person, if any (see SERVES_ITEM)."""
+    return o.content_id if o.kind == "answer" else SERVES_ITEM.get((o.kind, o.detail))
+
+
+def refused(o: Outcome) -> bool:
+    """Declined and referred: a refusal, or an answer that is itself one (REFUSING_ITEMS)."""
+    return o.kind == "refusal" or (o.kind == "answer" and o.content_id in REFUSING_ITEMS)
+
+
 def _load(path: Path) -> dict:
     return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
@@ -122,10 +143,10 @@ class EvalSet:
 
 
 # The frozen blind test (folder under tests/data, name in the report).
-TEST_SET = ("blind4", "test (blind4, frozen 2026-12-02)")
+TEST_SET = ("blind5", "test (blind5, frozen 2026-12-02)")
 # Earlier blind tests, retired into dev once their figures had guided tuning.
-RETIRED_SETS = ("blind3",)
-RETIRED_NAME = "dev: retired blind set (blind3)"
+RETIRED_SETS = ("blind4",)
+RETIRED_NAME = "dev: retired blind set (blind4)"
 
 
 def blind_set(folders: tuple[str, ...], name: str, list_misses: bool) -> EvalSet:
@@ -233,8 +254,9 @@ def score(eval_set: EvalSet, parsed: dict[str, dict]) -> dict:
         found, misses = [], []
         for e in eval_set.faq:
             o, expected = out[e["text"]], e["topic"]
-            answered_topic = topic_of.get(o.content_id or "")
-            if o.kind == "answer":
+            served = served_item(o)
+            answered_topic = topic_of.get(served or "")
+            if served:
                 verdict = "right" if answered_topic == expected else "wrong"
                 predicted = answered_topic or "?"
             elif o.kind == "suggestions":
@@ -246,7 +268,7 @@ def score(eval_set: EvalSet, parsed: dict[str, dict]) -> dict:
             per_topic[expected][verdict] += 1
             confusion[(expected, predicted)] += 1
             if e.get("content_id"):
-                ok = o.content_id == e["content_id"] or e["content_id"] in o.options
+                ok = served == e["content_id"] or e["content_id"] in o.options
             else:
                 ok = answered_topic == expected or any(
                     topic_of.get(cid) == expected for cid in o.options
@@ -298,9 +320,9 @@ def score(eval_set: EvalSet, parsed: dict[str, dict]) -> dict:
             "n": {reason: len(v) for reason, v in by_reason.items()},
             "not_faq_answered": _rate([o.kind == "answer" for o in not_faq]),
             "not_faq_suggested": _rate([o.kind == "suggestions" for o in not_faq]),
-            "refused": _rate([o.kind == "refusal" for o in refuse]),
+            "refused": _rate([refused(o) for o in refuse]),
             "per_reason_refused": {
-                reason: _rate([o.kind == "refusal" for o in v]) for reason, v in by_reason.items()
+                reason: _rate([refused(o) for o in v]) for reason, v in by_reason.items()
             },
             "per_reason_answered": {
                 reason: _rate([o.kind == "answer" for o in v]) for reason, v in by_reason.items()
@@ -308,8 +330,11 @@ def score(eval_set: EvalSet, parsed: dict[str, dict]) -> dict:
             "misses": [
                 (e["text"], e["reason"], out[e["text"]].kind, out[e["text"]].content_id or "")
                 for e in eval_set.refusal
-                if out[e["text"]].kind in ("answer", "suggestions")
-                or (e["reason"] in REFUSE_REASONS and out[e["text"]].kind != "refusal")
+                if (
+                    not refused(out[e["text"]])
+                    if e["reason"] in REFUSE_REASONS
+                    else out[e["text"]].kind in ("answer", "suggestions")
+                )
             ],
         }
 

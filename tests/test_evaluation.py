@@ -1,0 +1,36 @@
+"""How `make eval` reads a parse as what the person gets (bot/quality/evaluation.py)."""
+
+from __future__ import annotations
+
+from bot.quality.evaluation import EvalSet, Outcome, outcome, refused, score, served_item
+
+
+def _parse(intent: str, content_id: str | None = None) -> dict:
+    parse: dict = {"intent": {"name": intent, "confidence": 0.9}, "text": "x"}
+    if content_id:
+        parse["response_selector"] = {
+            "faq": {"response": {"intent_response_key": f"faq/{content_id}", "confidence": 0.9}}
+        }
+    return parse
+
+
+def test_the_outside_clinic_refusal_serves_its_item_and_that_item_refuses() -> None:
+    outside = "abuse_and_long_term_risks_outside_clinic"
+    assert served_item(outcome(_parse("ask_obtain_ketamine"))) == outside
+    assert refused(Outcome("answer", outside))
+    # Any other answer is neither a refusal nor served by one.
+    assert not refused(Outcome("answer", "side_effects_common"))
+    assert served_item(outcome(_parse("ask_personal_dose"))) is None
+
+
+def test_the_consultation_form_answers_a_booking_question_but_not_the_reverse() -> None:
+    booking = "clinic_and_booking_first_consultation"
+    faq = {"text": "book consult", "topic": "clinic_and_booking", "content_id": booking}
+    contact = {"text": "schedule me", "expect": "consultation"}
+    eval_set = EvalSet("t", faq=[faq], contact=[contact])
+    parsed = {"book consult": _parse("request_consultation"), "schedule me": _parse("faq", booking)}
+    result = score(eval_set, parsed)
+    assert result["faq"]["right_topic"] == 1.0
+    assert result["faq"]["right_item_or_suggested"] == 1.0
+    # A contact request must start the form itself: the booking answer is not that.
+    assert result["contact"]["right_flow"] == 0.0
