@@ -372,12 +372,24 @@ def crisis_more(paths: list[Path], out: str, flag: str) -> None:
 
 
 def examples_more(paths: list[Path], out: str, flag: str) -> None:
-    """`examples:` lists of {text, intent}, all trained on."""
+    """`examples:` lists of {text, intent}, all trained on.
+
+    An intent `faq/<content_id>` is a question for that content item: it is
+    appended to the item's `questions`, the one place FAQ phrasings live.
+    """
     data: dict[str, set[str]] = defaultdict(set)
+    questions: dict[str, list[str]] = defaultdict(list)
     for path in paths:
         for example in yaml.safe_load(path.read_text(encoding="utf-8"))["examples"]:
-            data[example["intent"]].add(example["text"])
-    write_requests(dict(sorted(data.items())), out, flag)
+            intent, _, content_id = example["intent"].partition("/")
+            if intent == "faq":
+                questions[content_id].append(example["text"])
+            else:
+                data[intent].add(example["text"])
+    if questions:
+        append_questions(questions)
+    if data:
+        write_requests(dict(sorted(data.items())), out, flag)
 
 
 # A retired blind set's labels as the intents they train.
@@ -462,6 +474,8 @@ def main() -> None:
     parser.add_argument("--more3", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--crisis-more4", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--more4", type=Path, nargs="+", metavar="FILE")
+    parser.add_argument("--crisis-more6", type=Path, nargs="+", metavar="FILE")
+    parser.add_argument("--more6", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--retire-blind", type=Path, metavar="FOLDER")
     parser.add_argument("--drop-held-out", action="store_true")
     args = parser.parse_args()
@@ -487,6 +501,10 @@ def main() -> None:
         crisis_more(args.crisis_more4, "crisis_more4.yml", "--crisis-more4")
     if args.more4:
         examples_more(args.more4, "requests_more4.yml", "--more4")
+    if args.crisis_more6:
+        crisis_more(args.crisis_more6, "crisis_more6.yml", "--crisis-more6")
+    if args.more6:
+        examples_more(args.more6, "requests_more6.yml", "--more6")
     if args.retire_blind:
         retire_blind(args.retire_blind)
     if args.drop_held_out:

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from bot.quality.evaluation import EvalSet, Outcome, outcome, refused, score, served_item
+from bot.nlu.content_selector import answer_intent
+from bot.quality.evaluation import (
+    EvalSet,
+    Outcome,
+    outcome,
+    refused,
+    rethresholded,
+    score,
+    served_item,
+)
 
 
 def _parse(intent: str, content_id: str | None = None) -> dict:
@@ -34,3 +43,22 @@ def test_the_consultation_form_answers_a_booking_question_but_not_the_reverse() 
     assert result["faq"]["right_item_or_suggested"] == 1.0
     # A contact request must start the form itself: the booking answer is not that.
     assert result["contact"]["right_flow"] == 0.0
+
+
+def test_the_answer_sweep_re_decides_only_what_the_content_selector_decided() -> None:
+    faq = _parse("faq", "side_effects_common")  # selector confidence 0.9
+    assert rethresholded("x", faq, 0.95, 0.3)["intent"]["name"] == "faq_uncertain"
+    assert rethresholded("x", faq, 0.5, 0.3)["intent"]["name"] == "faq"
+    # A crisis tier or another intent is left alone, whatever the thresholds.
+    crisis = {**faq, "intent": {"name": "crisis", "confidence": 1.0}}
+    assert rethresholded("x", crisis, 0.95, 0.3) is crisis
+    assert rethresholded("x", _parse("greet"), 0.95, 0.3)["intent"]["name"] == "greet"
+
+
+def test_a_message_without_a_word_is_never_matched_to_an_item() -> None:
+    assert answer_intent(0.99, "side effects?", 0.5, 0.3) == "faq"
+    assert answer_intent(0.4, "side effects?", 0.5, 0.3) == "faq_uncertain"
+    assert answer_intent(0.1, "side effects?", 0.5, 0.3) == "nlu_fallback"
+    for text in ("🙃", "🤡🤡🤡", "?!", "💊💉 ...", "___"):
+        assert answer_intent(0.99, text, 0.5, 0.3) == "nlu_fallback", text
+    assert answer_intent(0.99, "¿dónde están?", 0.5, 0.3) == "faq"

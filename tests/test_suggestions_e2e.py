@@ -98,3 +98,12 @@ def test_sms_gets_numbered_choices_and_a_number_picks_one(
 
     _, _, buttons = _offer(stack, uncertain[0])
     assert pick_choice("2", buttons) == buttons[1]["payload"]
+
+
+@pytest.mark.parametrize("text", ["🙃", "🤡🤡🤡", "?!", "💊💉🌀✨"])
+def test_a_message_without_words_gets_the_fallback_not_choices(stack: Stack, text: str) -> None:
+    """Nothing in "🙃" says which item was meant: no guessed answer, no choices."""
+    assert stack.parse(text)["intent"]["name"] == "nlu_fallback"
+    reply = stack.say(f"nowords-{uuid.uuid4().hex[:8]}", text)
+    assert custom_payloads(reply, "fallback"), reply
+    assert not custom_payloads(reply, "suggestions") and not custom_payloads(reply, "faq")

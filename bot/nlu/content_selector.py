@@ -13,18 +13,20 @@ is below `threshold` but at least `suggest_threshold`, the intent becomes
 `faq_uncertain` and the bot offers the likeliest items ("did you mean…?",
 bot/answers/suggestions.py); below `suggest_threshold` it becomes
 `nlu_fallback`, so the bot says it is not sure instead of guessing on a
-health question. It runs after the FallbackClassifier and only on messages
-still classified as `faq`.
+health question. A message without a single word (only emoji or
+punctuation) is never matched to an item: it gets the fallback too. It runs
+after the FallbackClassifier and only on messages still classified as `faq`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, INTENT_RESPONSE_KEY
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, INTENT_RESPONSE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
@@ -35,6 +37,24 @@ UNCERTAIN_INTENT = (
 )
 SELECTOR_KEY = "response_selector"
 RANKING_LENGTH = 5
+_WORD = re.compile(r"[^\W_]")  # a letter or digit, in any script
+
+
+def answer_intent(
+    confidence: float,
+    text: str,
+    threshold: float,
+    suggest_threshold: float,
+    retrieval_intent: str = "faq",
+) -> str:
+    """The retrieval intent (answer), `faq_uncertain` (offer choices) or `nlu_fallback`, from
+    the best item's probability; a message without a word is never matched to an item."""
+    has_words = bool(_WORD.search(text or ""))
+    if has_words and confidence >= threshold:
+        return retrieval_intent
+    if has_words and confidence >= suggest_threshold:
+        return UNCERTAIN_INTENT
+    return DEFAULT_NLU_FALLBACK_INTENT_NAME
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -84,13 +104,15 @@ class ContentSelector(LinearTextComponent):
                 },
                 add_to_output=True,
             )
-            if best["confidence"] >= float(self._config["threshold"]):
-                continue
-            name = (
-                UNCERTAIN_INTENT
-                if best["confidence"] >= float(self._config["suggest_threshold"])
-                else DEFAULT_NLU_FALLBACK_INTENT_NAME
+            name = answer_intent(
+                best["confidence"],
+                message.get(TEXT) or "",
+                float(self._config["threshold"]),
+                float(self._config["suggest_threshold"]),
+                retrieval_intent,
             )
+            if name == retrieval_intent:
+                continue
             replaced = {"name": name, "confidence": intent.get("confidence")}
             message.set(INTENT, replaced, add_to_output=True)
             message.set(

@@ -42,7 +42,7 @@ from bot.answers.content_store import TOPICS, read_content
 from bot.answers.served import FAQ_INTENT, selected_content
 from bot.answers.suggestions import ranked_content_ids
 from bot.config import PROJECT_ROOT
-from bot.nlu.content_selector import UNCERTAIN_INTENT
+from bot.nlu.content_selector import UNCERTAIN_INTENT, answer_intent
 from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT, model_tier
 
 DATA = PROJECT_ROOT / "tests" / "data"
@@ -504,6 +504,44 @@ def threshold_sweep(eval_set: EvalSet, parsed: dict[str, dict]) -> str:
     return "\n".join(rows)
 
 
+SWEEP_ANSWER = (0.4, 0.5, 0.6, 0.7)
+SWEEP_SUGGEST = (0.2, 0.3, 0.4)
+
+
+def rethresholded(text: str, parse: dict, answer: float, suggest: float) -> dict:
+    """The parse as the ContentSelector would leave it at other thresholds."""
+    intent = (parse.get("intent") or {}).get("name")
+    selection = (parse.get("response_selector") or {}).get(FAQ_INTENT)
+    if not selection or intent not in (FAQ_INTENT, UNCERTAIN_INTENT, "nlu_fallback"):
+        return parse  # not an FAQ question to the selector, or a crisis tier
+    confidence = float(selection["response"]["confidence"] or 0.0)
+    name = answer_intent(confidence, text, answer, suggest)
+    return {**parse, "intent": {**parse["intent"], "name": name}}
+
+
+def answer_threshold_sweep(eval_set: EvalSet, parsed: dict[str, dict]) -> str:
+    """FAQ answers, choices and refusals at other ContentSelector thresholds (dev only)."""
+    rows = [
+        "| answer ≥ | choices ≥ | FAQ right topic | right item answered or offered | wrong topic "
+        "| choices offered | out-of-scope answered | out-of-scope offered choices | refused |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for answer in SWEEP_ANSWER:
+        for suggest in (s for s in SWEEP_SUGGEST if s < answer):
+            r = score(
+                eval_set,
+                {t: rethresholded(t, p, answer, suggest) for t, p in parsed.items()},
+            )
+            faq, refusal = r["faq"], r.get("refusal") or {}
+            rows.append(
+                f"| {answer} | {suggest} | {faq['right_topic']:.1%} "
+                f"| {faq['right_item_or_suggested']:.1%} | {faq['wrong_topic']:.1%} "
+                f"| {faq['suggestions']:.1%} | {refusal.get('not_faq_answered', 0):.1%} "
+                f"| {refusal.get('not_faq_suggested', 0):.1%} | {refusal.get('refused', 0):.1%} |"
+            )
+    return "\n".join(rows)
+
+
 def section(results: dict) -> str:
     parts = [f"## {results['name']}\n\n```\n{summary(results)}\n```"]
     if faq := results.get("faq"):
@@ -519,6 +557,8 @@ def section(results: dict) -> str:
             "### Look-alikes per category\n\n"
             + _category_table(crisis["lookalike_per_category"], ("protocol", "question"))
         )
+    if sweep := results.get("answer_sweep"):
+        parts.append("### Answer thresholds (dev only: config.yml's are chosen here)\n\n" + sweep)
     if sweep := results.get("sweep"):
         parts.append("### Crisis thresholds (dev only: config.yml's are chosen here)\n\n" + sweep)
     if results.get("list_misses", True):
@@ -575,6 +615,7 @@ def main(model: Path | None = None, dev_only: bool = False) -> int:
         scored["list_misses"] = eval_set.list_misses
         if eval_set.list_misses and eval_set.faq:  # the dev sets
             scored["sweep"] = threshold_sweep(eval_set, parsed)
+            scored["answer_sweep"] = answer_threshold_sweep(eval_set, parsed)
         results.append(scored)
     REPORTS.mkdir(exist_ok=True)
     tags = ["dev", "retired"] if dev_only else ["test", "dev", "retired"]
