@@ -34,6 +34,7 @@ from rasa.shared.core.events import ActionExecuted, ActiveLoop, SlotSet
 from bot.answers.crisis import CrisisTurn, record_crisis_turn
 from bot.answers.nlg import CRISIS_RESPONSE, configured_facts
 from bot.answers.unavailable import crisis_text, cut_note, unavailable_message
+from bot.channels import action_schema
 from bot.channels.held import held_reply
 from bot.channels.in_process import ResilientActionEndpoint
 from bot.config import Settings
@@ -64,6 +65,7 @@ def install_safeguards(agent: Any) -> None:
     and its current processor (a model loaded later gets them from the agent)."""
     if agent is None:
         return
+    action_schema.install()
     endpoint = agent.action_endpoint
     if not isinstance(endpoint, ResilientActionEndpoint):
         endpoint = ResilientActionEndpoint.wrap(endpoint)
