@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import requests
@@ -21,6 +22,10 @@ import requests
 from bot.config import get_settings
 from bot.store.db import init_db, session_scope
 from tests.fakes import FakeTwilio, FakeWebhook
+
+if TYPE_CHECKING:
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
@@ -530,3 +535,22 @@ def separate_stack(
         for name in list(stack.processes):
             stack.stop(name)
         webhook.stop()
+
+
+@pytest.fixture(scope="session")
+def domain_and_trackers() -> tuple[Domain, list[DialogueStateTracker]]:
+    """The project's domain and every tracker Rasa generates from its rules."""
+    from rasa.shared.core.generator import TrainingDataGenerator
+    from rasa.shared.importers.importer import TrainingDataImporter
+
+    importer = TrainingDataImporter.load_from_config(
+        config_path=str(ROOT / "config.yml"),
+        domain_path=str(ROOT / "domain.yml"),
+        training_data_paths=[str(ROOT / "data" / "rules")],
+    )
+    domain = importer.get_domain()
+    trackers = TrainingDataGenerator(
+        importer.get_stories(), domain, augmentation_factor=0, use_story_concatenation=False
+    ).generate()
+    assert len(trackers) > 20
+    return domain, trackers

@@ -10,29 +10,11 @@ from __future__ import annotations
 import pytest
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, UserUtteranceReverted, UserUttered
-from rasa.shared.core.generator import TrainingDataGenerator
 from rasa.shared.core.trackers import DialogueStateTracker
-from rasa.shared.importers.importer import TrainingDataImporter
 
 from bot.store import tracker_states
-from tests.conftest import ROOT
 
 RULE_ONLY = {"slots": ["requested_slot"], "loops": ["consultation_form"]}
-
-
-@pytest.fixture(scope="module")
-def domain_and_trackers() -> tuple[Domain, list[DialogueStateTracker]]:
-    importer = TrainingDataImporter.load_from_config(
-        config_path=str(ROOT / "config.yml"),
-        domain_path=str(ROOT / "domain.yml"),
-        training_data_paths=[str(ROOT / "data" / "rules")],
-    )
-    domain = importer.get_domain()
-    trackers = TrainingDataGenerator(
-        importer.get_stories(), domain, augmentation_factor=0, use_story_concatenation=False
-    ).generate()
-    assert len(trackers) > 20
-    return domain, trackers
 
 
 def both(domain: Domain, tracker: DialogueStateTracker, **options: object) -> tuple[list, list]:

@@ -38,6 +38,7 @@ from bot.channels import action_schema
 from bot.channels.held import held_reply
 from bot.channels.in_process import ResilientActionEndpoint
 from bot.config import Settings
+from bot.dialogue import rule_lookup
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def install_safeguards(agent: Any) -> None:
     if agent is None:
         return
     action_schema.install()
+    rule_lookup.install()
     endpoint = agent.action_endpoint
     if not isinstance(endpoint, ResilientActionEndpoint):
         endpoint = ResilientActionEndpoint.wrap(endpoint)

@@ -322,10 +322,6 @@ class Encoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1
-        # onnxruntime's pool threads spin for a while after each run, waiting for
-        # more work: in a server, that is a core taken from the event loop (on 2
-        # cores the Rasa process showed 177% CPU at 57 msg/s with spinning on).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # Without the arena, activation buffers of a large training batch are given
         # back after the call instead of staying reserved for the life of the server.
         options.enable_cpu_mem_arena = False
