@@ -62,7 +62,6 @@ import argparse
 import csv
 import json
 import random
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -315,15 +314,20 @@ def faq_more(path: Path) -> None:
 
 
 def append_questions(data: dict[str, list[str]]) -> None:
-    """Appends questions to the content files' `questions` (phrasings already there are skipped)."""
+    """Appends questions to the content files' `questions`.
+
+    A phrasing that any item already has is skipped: one question under two
+    items fails `bot content check`.
+    """
     added = 0
+    known = {key(q) for item in read_content()[0] for q in item.questions}
     for content_id, questions in sorted(data.items()):
         item = ROOT / "bot" / "content" / f"{content_id}.yml"
         text = item.read_text(encoding="utf-8")
-        known = {key(q) for q in re.findall(r'^  - "?(.*?)"?$', text, flags=re.M)}
         new = [
             q for q in dict.fromkeys(" ".join(q.split()) for q in questions) if key(q) not in known
         ]
+        known.update(key(q) for q in new)
         lines = "".join(f"  - {json.dumps(q, ensure_ascii=False)}\n" for q in new)
         marker = "\nanswer_web:"
         item.write_text(
@@ -476,6 +480,8 @@ def main() -> None:
     parser.add_argument("--more4", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--crisis-more6", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--more6", type=Path, nargs="+", metavar="FILE")
+    parser.add_argument("--crisis-more7", type=Path, nargs="+", metavar="FILE")
+    parser.add_argument("--more7", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--retire-blind", type=Path, metavar="FOLDER")
     parser.add_argument("--drop-held-out", action="store_true")
     args = parser.parse_args()
@@ -505,6 +511,10 @@ def main() -> None:
         crisis_more(args.crisis_more6, "crisis_more6.yml", "--crisis-more6")
     if args.more6:
         examples_more(args.more6, "requests_more6.yml", "--more6")
+    if args.crisis_more7:
+        crisis_more(args.crisis_more7, "crisis_more7.yml", "--crisis-more7")
+    if args.more7:
+        examples_more(args.more7, "requests_more7.yml", "--more7")
     if args.retire_blind:
         retire_blind(args.retire_blind)
     if args.drop_held_out:
