@@ -59,6 +59,6 @@ def test_a_message_without_a_word_is_never_matched_to_an_item() -> None:
     assert answer_intent(0.99, "side effects?", 0.5, 0.3) == "faq"
     assert answer_intent(0.4, "side effects?", 0.5, 0.3) == "faq_uncertain"
     assert answer_intent(0.1, "side effects?", 0.5, 0.3) == "nlu_fallback"
-    for text in ("🙃", "🤡🤡🤡", "?!", "💊💉 ...", "___"):
+    for text in ("🙃", "🤡🤡🤡", "?!", "💊💉 ...", "___", "42"):
         assert answer_intent(0.99, text, 0.5, 0.3) == "nlu_fallback", text
     assert answer_intent(0.99, "¿dónde están?", 0.5, 0.3) == "faq"

@@ -13,14 +13,13 @@ is below `threshold` but at least `suggest_threshold`, the intent becomes
 `faq_uncertain` and the bot offers the likeliest items ("did you mean…?",
 bot/answers/suggestions.py); below `suggest_threshold` it becomes
 `nlu_fallback`, so the bot says it is not sure instead of guessing on a
-health question. A message without a single word (only emoji or
+health question. A message without a letter (only emoji, digits or
 punctuation) is never matched to an item: it gets the fallback too. It runs
 after the FallbackClassifier and only on messages still classified as `faq`.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -30,14 +29,13 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, INTENT_RESPONS
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.linear_text import LinearTextComponent
+from bot.nlu.linear_text import LinearTextComponent, has_words
 
 UNCERTAIN_INTENT = (
     "faq_uncertain"  # the bot offers "did you mean" choices (bot/answers/suggestions.py)
 )
 SELECTOR_KEY = "response_selector"
 RANKING_LENGTH = 5
-_WORD = re.compile(r"[^\W_]")  # a letter or digit, in any script
 
 
 def answer_intent(
@@ -49,10 +47,10 @@ def answer_intent(
 ) -> str:
     """The retrieval intent (answer), `faq_uncertain` (offer choices) or `nlu_fallback`, from
     the best item's probability; a message without a word is never matched to an item."""
-    has_words = bool(_WORD.search(text or ""))
-    if has_words and confidence >= threshold:
+    words = has_words(text)
+    if words and confidence >= threshold:
         return retrieval_intent
-    if has_words and confidence >= suggest_threshold:
+    if words and confidence >= suggest_threshold:
         return UNCERTAIN_INTENT
     return DEFAULT_NLU_FALLBACK_INTENT_NAME
 

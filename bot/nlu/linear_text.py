@@ -54,6 +54,13 @@ def normalise(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]+", " ", text.lower())
 
 
+def has_words(text: str) -> bool:
+    """Whether a message has a letter: one of only emoji, digits or punctuation ("🙃",
+    "?!") says nothing the classifiers can read, and its embedding is that of unknown
+    tokens, which all look alike."""
+    return any(character.isalpha() for character in text or "")
+
+
 def dense_vector(message: Message) -> np.ndarray | None:
     """The sentence embedding a dense featurizer put on the message, if any."""
     _, sentence = message.get_dense_features(TEXT)

@@ -26,7 +26,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.nlu.linear_text import LinearTextComponent, dense_vector
+from bot.nlu.linear_text import LinearTextComponent, dense_vector, has_words
 from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT, CRISIS_KEY, classify
 
 SCORE_KEY = "crisis_score"
@@ -34,10 +34,6 @@ NEIGHBOURS_KEY = "crisis_neighbours"
 NEIGHBOURS_FILE = "crisis_neighbours.npz"
 
 OTHER = "other"
-
-
-def _has_word(text: str) -> bool:
-    return any(character.isalpha() for character in text)
 
 
 class CrisisNeighbours:
@@ -123,7 +119,7 @@ class CrisisOverride(LinearTextComponent):
             share = None
             # Without a word the encoder sees only unknown tokens ("🙃", "🤡🤡"), which all
             # embed alike, next to the few emoji-only crisis messages of the training data.
-            if self._neighbours is not None and dense is not None and _has_word(text):
+            if self._neighbours is not None and dense is not None and has_words(text):
                 share = self._neighbours.share(dense)
                 message.set(NEIGHBOURS_KEY, round(share, 4), add_to_output=True)
             verdict = classify(
