@@ -63,7 +63,7 @@ import csv
 import json
 import random
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 import yaml
@@ -464,6 +464,22 @@ def drop_held_out() -> None:
     print(f"dropped {dropped} training phrasings that are held out")
 
 
+# The written rounds of more data, one flag each (the generated file names its flag):
+# flag -> (importer, generated file). A new round adds a line here.
+ROUNDS: dict[str, tuple[Callable[[list[Path], str, str], None], str]] = {
+    "--more2": (more, "requests_more2.yml"),
+    "--crisis-more": (crisis_more, "crisis_more.yml"),
+    "--crisis-more3": (crisis_more, "crisis_more3.yml"),
+    "--more3": (examples_more, "requests_more3.yml"),
+    "--crisis-more4": (crisis_more, "crisis_more4.yml"),
+    "--more4": (examples_more, "requests_more4.yml"),
+    "--crisis-more6": (crisis_more, "crisis_more6.yml"),
+    "--more6": (examples_more, "requests_more6.yml"),
+    "--crisis-more7": (crisis_more, "crisis_more7.yml"),
+    "--more7": (examples_more, "requests_more7.yml"),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--clinc", type=Path)
@@ -471,17 +487,9 @@ def main() -> None:
     parser.add_argument("--lookalikes", type=Path)
     parser.add_argument("--extra", type=Path)
     parser.add_argument("--more", type=Path)
-    parser.add_argument("--more2", type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--faq-more", type=Path)
-    parser.add_argument("--crisis-more", type=Path, nargs="+", metavar="FILE")
-    parser.add_argument("--crisis-more3", type=Path, nargs="+", metavar="FILE")
-    parser.add_argument("--more3", type=Path, nargs="+", metavar="FILE")
-    parser.add_argument("--crisis-more4", type=Path, nargs="+", metavar="FILE")
-    parser.add_argument("--more4", type=Path, nargs="+", metavar="FILE")
-    parser.add_argument("--crisis-more6", type=Path, nargs="+", metavar="FILE")
-    parser.add_argument("--more6", type=Path, nargs="+", metavar="FILE")
-    parser.add_argument("--crisis-more7", type=Path, nargs="+", metavar="FILE")
-    parser.add_argument("--more7", type=Path, nargs="+", metavar="FILE")
+    for flag in ROUNDS:
+        parser.add_argument(flag, type=Path, nargs="+", metavar="FILE")
     parser.add_argument("--retire-blind", type=Path, metavar="FOLDER")
     parser.add_argument("--drop-held-out", action="store_true")
     args = parser.parse_args()
@@ -493,28 +501,11 @@ def main() -> None:
         crisis(args.crisis, args.lookalikes)
     if args.more:
         more([args.more])
-    if args.more2:
-        more(args.more2, "requests_more2.yml", "--more2")
     if args.faq_more:
         faq_more(args.faq_more)
-    if args.crisis_more:
-        crisis_more(args.crisis_more, "crisis_more.yml", "--crisis-more")
-    if args.crisis_more3:
-        crisis_more(args.crisis_more3, "crisis_more3.yml", "--crisis-more3")
-    if args.more3:
-        examples_more(args.more3, "requests_more3.yml", "--more3")
-    if args.crisis_more4:
-        crisis_more(args.crisis_more4, "crisis_more4.yml", "--crisis-more4")
-    if args.more4:
-        examples_more(args.more4, "requests_more4.yml", "--more4")
-    if args.crisis_more6:
-        crisis_more(args.crisis_more6, "crisis_more6.yml", "--crisis-more6")
-    if args.more6:
-        examples_more(args.more6, "requests_more6.yml", "--more6")
-    if args.crisis_more7:
-        crisis_more(args.crisis_more7, "crisis_more7.yml", "--crisis-more7")
-    if args.more7:
-        examples_more(args.more7, "requests_more7.yml", "--more7")
+    for flag, (importer, out) in ROUNDS.items():
+        if paths := getattr(args, flag.lstrip("-").replace("-", "_")):
+            importer(paths, out, flag)
     if args.retire_blind:
         retire_blind(args.retire_blind)
     if args.drop_held_out:
