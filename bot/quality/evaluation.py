@@ -34,9 +34,11 @@ import asyncio
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import yaml
+from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME as FALLBACK_INTENT
 
 from bot.answers.content_store import TOPICS, read_content
 from bot.answers.served import FAQ_INTENT, selected_content
@@ -108,7 +110,7 @@ def outcome(parse: dict) -> Outcome:
         return Outcome("flow", detail=FLOWS[intent])
     if intent in REFUSAL_REASONS:
         return Outcome("refusal", detail=REFUSAL_REASONS[intent])
-    if intent == "nlu_fallback":
+    if intent == FALLBACK_INTENT:
         return Outcome("fallback")
     return Outcome("other", detail=str(intent))
 
@@ -121,6 +123,12 @@ def served_item(o: Outcome) -> str | None:
 def refused(o: Outcome) -> bool:
     """Declined and referred: a refusal, or an answer that is itself one (REFUSING_ITEMS)."""
     return o.kind == "refusal" or (o.kind == "answer" and o.content_id in REFUSING_ITEMS)
+
+
+@cache
+def _topic_of() -> dict[str, str]:
+    """Each content item's topic (read once: the sweeps score a set many times)."""
+    return {item.id: item.topic for item in read_content()[0]}
 
 
 def _load(path: Path) -> dict:
@@ -173,7 +181,7 @@ def retired_set() -> EvalSet:
 
 
 def dev_set() -> EvalSet:
-    topic_of = {item.id: item.topic for item in read_content()[0]}
+    topic_of = _topic_of()
     faq = [
         {**e, "topic": topic_of[e["content_id"]]}
         for path in [*sorted(DATA.glob("nlu_heldout_*.yml")), DATA / "dev" / "faq_dev.yml"]
@@ -235,7 +243,7 @@ def _rate(values: list[bool]) -> float:
 
 def score(eval_set: EvalSet, parsed: dict[str, dict]) -> dict:
     """Every figure of one set (see the module docstring for what each means)."""
-    topic_of = {item.id: item.topic for item in read_content()[0]}
+    topic_of = _topic_of()
     out = {
         e["text"]: outcome(parsed[e["text"]])
         for e in [
@@ -512,7 +520,7 @@ def rethresholded(text: str, parse: dict, answer: float, suggest: float) -> dict
     """The parse as the ContentSelector would leave it at other thresholds."""
     intent = (parse.get("intent") or {}).get("name")
     selection = (parse.get("response_selector") or {}).get(FAQ_INTENT)
-    if not selection or intent not in (FAQ_INTENT, UNCERTAIN_INTENT, "nlu_fallback"):
+    if not selection or intent not in (FAQ_INTENT, UNCERTAIN_INTENT, FALLBACK_INTENT):
         return parse  # not an FAQ question to the selector, or a crisis tier
     confidence = float(selection["response"]["confidence"] or 0.0)
     name = answer_intent(confidence, text, answer, suggest)
