@@ -8,20 +8,22 @@ fallback, the consultation form, a handoff, a refusal, or something else.
 
 Sets (tests/data/):
 
-* **test**: `blind5/`, written blind and frozen before its round's models
-  were measured on it (blind5/README.md). Only aggregate figures are printed
-  for it: its misses are never listed, so nobody tunes on them; while tuning,
-  `python -m bot eval --dev` leaves it out altogether.
-* **dev**: `nlu_heldout_*.yml` and `dev/faq_dev.yml` (FAQ), `dev/*.yml` (held out from the
-  written training sets and CLINC150's validation split) and
+* **test**: `blind6/`, written blind and frozen before its round's models
+  were measured on it (blind6/README.md), everyday turns included. Only
+  aggregate figures are printed for it: its misses are never listed, so
+  nobody tunes on them; while tuning, `python -m bot eval --dev` leaves it
+  out altogether.
+* **dev**: `nlu_heldout_*.yml` and `dev/faq_dev.yml` (FAQ), `dev/*.yml` (held
+  out from the written training sets and CLINC150's validation split) and
   `refusal_eval.yml`. Thresholds and settings are chosen on these; their
   misses are listed in the report for review.
-* **retired blind set** (dev too): `blind4/`, the previous frozen test. Its
-  aggregate figures were looked at during tuning, so it no longer measures
-  anything as a test; written blind, it is the dev data closest to what real
-  people write, and its misses are listed. (The blind sets before it,
-  `blind/`, `blind2/` and `blind3/`, were retired into training:
-  data/nlu/retired_blind*.yml and the content files' questions.)
+* **retired blind sets** (dev too): `blind4/` and `blind5/`, the previous
+  frozen tests. Their aggregate figures were looked at during tuning, so
+  they no longer measure anything as a test; written blind, they are the dev
+  data closest to what real people write, and their misses are listed. (The
+  blind sets before them, `blind/`, `blind2/` and `blind3/`, were retired
+  into training: data/nlu/retired_blind*.yml and the content files'
+  questions.)
 * **old crisis set**: `crisis_eval.yml`, which the crisis rules were
   written against (a second report, not a measure of generalisation).
 
@@ -115,6 +117,34 @@ def outcome(parse: dict) -> Outcome:
     return Outcome("other", detail=str(intent))
 
 
+# Everyday turns (blind6/everyday_blind.yml): the intents that answer them as
+# meant; a category without one (filler, small talk, a bare detail) is handled
+# by any response that does not act on it.
+EVERYDAY_INTENTS = {
+    "greeting": {"greet"},
+    "thanks": {"thanks", "goodbye"},
+    "goodbye": {"goodbye", "thanks"},
+    "yes": {"affirm"},
+    "no": {"deny"},
+    "bot_question": {"bot_challenge"},
+}
+# A handoff answers "are you a real person?"; a bare name or phone number may
+# start the call-back form (pre-filled). Anywhere else a flow is a wrong action.
+EVERYDAY_FLOWS_ALLOWED = {"bot_question": "human", "bare_detail": "consultation"}
+
+
+def everyday_verdict(category: str, o: Outcome) -> str:
+    """How an everyday turn was handled: as meant, harmless (nothing done), or
+    a wrong action (a crisis tier, an FAQ answer or choices, an unasked flow)."""
+    if o.kind == "other" and o.detail in EVERYDAY_INTENTS.get(category, ()):
+        return "as meant"
+    if o.kind in ("protocol", "question", "answer", "suggestions"):
+        return "wrong action"
+    if o.kind == "flow" and EVERYDAY_FLOWS_ALLOWED.get(category) != o.detail:
+        return "wrong action"
+    return "harmless"
+
+
 def served_item(o: Outcome) -> str | None:
     """The content item a response gives the person, if any (see SERVES_ITEM)."""
     return o.content_id if o.kind == "answer" else SERVES_ITEM.get((o.kind, o.detail))
@@ -143,18 +173,22 @@ class EvalSet:
     refusal: list[dict] = field(default_factory=list)  # text, reason
     crisis: list[dict] = field(default_factory=list)  # text, category
     lookalike: list[dict] = field(default_factory=list)  # text, category
+    everyday: list[dict] = field(default_factory=list)  # text, category
     list_misses: bool = True
 
+    def examples(self) -> list[dict]:
+        groups = (self.faq, self.contact, self.refusal, self.crisis, self.lookalike, self.everyday)
+        return [e for group in groups for e in group]
+
     def texts(self) -> list[str]:
-        groups = (self.faq, self.contact, self.refusal, self.crisis, self.lookalike)
-        return [e["text"] for group in groups for e in group]
+        return [e["text"] for e in self.examples()]
 
 
 # The frozen blind test (folder under tests/data, name in the report).
-TEST_SET = ("blind5", "test (blind5, frozen 2026-12-02)")
+TEST_SET = ("blind6", "test (blind6, frozen 2026-12-03)")
 # Earlier blind tests, retired into dev once their figures had guided tuning.
-RETIRED_SETS = ("blind4",)
-RETIRED_NAME = "dev: retired blind set (blind4)"
+RETIRED_SETS = ("blind4", "blind5")
+RETIRED_NAME = "dev: retired blind sets (blind4, blind5)"
 
 
 def blind_set(folders: tuple[str, ...], name: str, list_misses: bool) -> EvalSet:
@@ -168,6 +202,8 @@ def blind_set(folders: tuple[str, ...], name: str, list_misses: bool) -> EvalSet
         result.refusal += _load(blind / "refusal_blind.yml")["examples"]
         result.crisis += crisis["crisis"]
         result.lookalike += crisis["lookalike"]
+        if (blind / "everyday_blind.yml").exists():
+            result.everyday += _load(blind / "everyday_blind.yml")["everyday"]
     return result
 
 
@@ -244,16 +280,7 @@ def _rate(values: list[bool]) -> float:
 def score(eval_set: EvalSet, parsed: dict[str, dict]) -> dict:
     """Every figure of one set (see the module docstring for what each means)."""
     topic_of = _topic_of()
-    out = {
-        e["text"]: outcome(parsed[e["text"]])
-        for e in [
-            *eval_set.faq,
-            *eval_set.contact,
-            *eval_set.refusal,
-            *eval_set.crisis,
-            *eval_set.lookalike,
-        ]
-    }
+    out = {e["text"]: outcome(parsed[e["text"]]) for e in eval_set.examples()}
     result: dict = {"name": eval_set.name}
 
     if eval_set.faq:
@@ -374,6 +401,28 @@ def score(eval_set: EvalSet, parsed: dict[str, dict]) -> dict:
                 if out[e["text"]].kind in ("protocol", "question")
             ],
         }
+
+    if eval_set.everyday:
+        per: dict[str, Counter] = defaultdict(Counter)
+        meant, wrong = [], []
+        for e in eval_set.everyday:
+            o, category = out[e["text"]], e["category"]
+            verdict = everyday_verdict(category, o)
+            per[category][verdict] += 1
+            if category in EVERYDAY_INTENTS:
+                meant.append(verdict == "as meant")
+            wrong.append(verdict == "wrong action")
+        result["everyday"] = {
+            "n": len(eval_set.everyday),
+            "as_meant": _rate(meant),
+            "wrong_action": _rate(wrong),
+            "per_category": per,
+            "misses": [
+                (e["text"], e["category"], out[e["text"]].kind, out[e["text"]].detail)
+                for e in eval_set.everyday
+                if everyday_verdict(e["category"], out[e["text"]]) == "wrong action"
+            ],
+        }
     return result
 
 
@@ -408,6 +457,12 @@ def summary(results: dict) -> str:
             f"question {crisis['protocol_or_question']:.1%}, protocol {crisis['protocol']:.1%}; "
             f"look-alikes given the protocol {crisis['lookalike_protocol']:.1%}, the question "
             f"{crisis['lookalike_question']:.1%}"
+        )
+    if everyday := results.get("everyday"):
+        lines.append(
+            f"  Everyday turns ({everyday['n']}): greetings/thanks/bye/yes/no/bot questions "
+            f"handled as meant {everyday['as_meant']:.1%}; a wrong action (crisis tier, FAQ "
+            f"answer or choices, an unasked flow) {everyday['wrong_action']:.1%}"
         )
     return "\n".join(lines)
 
@@ -565,13 +620,18 @@ def section(results: dict) -> str:
             "### Look-alikes per category\n\n"
             + _category_table(crisis["lookalike_per_category"], ("protocol", "question"))
         )
+    if everyday := results.get("everyday"):
+        parts.append(
+            "### Everyday turns per category\n\n"
+            + _category_table(everyday["per_category"], ("as meant", "harmless", "wrong action"))
+        )
     if sweep := results.get("answer_sweep"):
         parts.append("### Answer thresholds (dev only: config.yml's are chosen here)\n\n" + sweep)
     if sweep := results.get("sweep"):
         parts.append("### Crisis thresholds (dev only: config.yml's are chosen here)\n\n" + sweep)
     if results.get("list_misses", True):
         lines = []
-        for key in ("faq", "contact", "refusal"):
+        for key in ("faq", "contact", "refusal", "everyday"):
             for miss in (results.get(key) or {}).get("misses", []):
                 lines.append(f"- [{key}] " + " · ".join(str(x) for x in miss))
         for key in ("misses", "false_alarms"):
@@ -637,7 +697,7 @@ def main(model: Path | None = None, dev_only: bool = False) -> int:
         f"Test = the frozen blind set tests/data/{TEST_SET[0]}/"
         f"{' (not run: --dev)' if dev_only else ''}; "
         "dev = the sets thresholds and data were chosen on, including the retired blind "
-        f"set tests/data/{RETIRED_SETS[0]}/. Nothing "
+        f"sets {', '.join(f'tests/data/{f}/' for f in RETIRED_SETS)}. Nothing "
         "here is trained on (tests check for leaks).\n\n"
         + "\n\n".join(section(r) for r in results)
         + f"\n\n{timing}\n\n## Plots\n\n"

@@ -24,10 +24,15 @@ def key(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9 ]+", "", text.lower()).split())
 
 
+# Fields of a held-out example that label it rather than say something.
+LABELS = {"topic", "content_id", "expect", "reason", "category", "kind"}
+
+
 def texts(node: object) -> list[str]:
-    """Every string in a parsed YAML document."""
+    """Every message in a parsed YAML document (its labels left out: a category
+    named "yes" does not make "yes" a held-out message)."""
     if isinstance(node, dict):
-        return [t for value in node.values() for t in texts(value)]
+        return [t for k, value in node.items() if k not in LABELS for t in texts(value)]
     if isinstance(node, list):
         return [t for value in node for t in texts(value)]
     return [node] if isinstance(node, str) else []
