@@ -28,6 +28,7 @@ CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 EMAIL = "frontdesk@clinic.test"
 OTHER_EMAIL = "nurse@clinic.test"
 PASSWORD = "long enough staff password"
+BOOKING = "clinic_and_booking_first_consultation"  # its file has a call-back button
 ROW = re.compile(r'<tr class="inbox-item kind-(\w+) [^"]*" data-kind="\w+" data-id="(\d+)"')
 
 
@@ -582,6 +583,11 @@ def test_the_content_page_shows_each_answer_web_and_sms(console: Console) -> Non
         web = item.answer_web.format_map(settings.clinic.placeholders())
         sms = item.answer_sms.format_map(settings.clinic.placeholders())
         assert str(escape(web)) in card and str(escape(sms)) in card
+        for button in item.buttons:
+            assert f"“{escape(button['title'])}” (<code>{button['intent']}</code>)" in card
+        assert ("content-buttons" in card) == bool(item.buttons)
+    booking = next(r.item for r in items if r.item.content_id == BOOKING)
+    assert booking.buttons == [{"title": "Request a call-back", "intent": "request_consultation"}]
     assert queries.sms_segments("x" * 160) == 1 and queries.sms_segments("x" * 161) == 2
 
 

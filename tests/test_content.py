@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from bot.answers.content_store import (
+    BUTTON_INTENTS,
     TOPICS,
     check_content,
     current_item,
@@ -25,6 +26,9 @@ from bot.store.db import init_db, session_scope
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 23)
 GOOD_ID = "how_it_works_mechanism"
+BOOKING_ID = "clinic_and_booking_first_consultation"
+CALL_BACK = {"title": "Request a call-back", "intent": "request_consultation"}
+PERSON = {"title": "Talk to a person", "intent": "request_human"}
 
 
 def test_real_content_passes_the_check() -> None:
@@ -101,12 +105,54 @@ def _problems(folder: Path) -> list[str]:
         ({"answer_sms": "Call {clinic_fax} today."}, "unknown placeholders ['clinic_fax']"),
         ({"answer_sms": "x" * 301}, "answer_sms is 301 characters"),
         ({"id": "something_else"}, "must equal the file name"),
+        (
+            {"buttons": [{"title": "Book now", "intent": "faq"}]},
+            "button 1 has unknown intent 'faq'",
+        ),
+        ({"buttons": [PERSON, {"title": "Go", "intent": "greet"}]}, "button 2 has unknown intent"),
+        ({"buttons": [{"intent": "request_consultation"}]}, "button 1 has no title"),
+        ({"buttons": [{"title": " ", "intent": "request_human"}]}, "button 1 has no title"),
+        (
+            {"buttons": [{"title": "x" * 41, "intent": "request_human"}]},
+            "longer than 40 characters",
+        ),
+        (
+            {"buttons": [CALL_BACK, {**PERSON, "title": "request A CALL-BACK"}]},
+            "2 buttons have the same title 'Request a call-back'",
+        ),
+        (
+            {"buttons": [CALL_BACK, {**CALL_BACK, "title": "Book a consultation"}]},
+            "2 buttons have the same intent 'request_consultation'",
+        ),
+        ({"buttons": "Request a call-back"}, "buttons must be a list"),
+        ({"buttons": [{**CALL_BACK, "payload": "/affirm"}]}, "buttons must be a list"),
     ],
 )
 def test_check_rejects_each_rule(content_copy: Path, changes: dict, expected: str) -> None:
     _edit(content_copy, GOOD_ID, **changes)
     problems = _problems(content_copy)
     assert any(expected in problem for problem in problems), problems
+
+
+def test_buttons_within_the_rules_pass(content_copy: Path) -> None:
+    _edit(content_copy, GOOD_ID, buttons=[{**CALL_BACK, "title": "x" * 40}, PERSON])
+    assert _problems(content_copy) == []
+    [item] = [i for i in read_content(content_copy)[0] if i.id == GOOD_ID]
+    assert [b.as_dict() for b in item.buttons] == [{**CALL_BACK, "title": "x" * 40}, PERSON]
+
+
+def test_button_intents_are_flows_the_bot_has() -> None:
+    """A button sends `/<intent>`: each allowed intent is in the domain, with a rule."""
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text())
+    rules = (ROOT / "data" / "rules" / "leads.yml").read_text()
+    for intent in BUTTON_INTENTS:
+        assert intent in domain["intents"], intent
+        assert f"- intent: {intent}\n" in rules, intent
+
+
+def test_the_booking_item_offers_the_call_back() -> None:
+    [booking] = [item for item in read_content()[0] if item.id == BOOKING_ID]
+    assert [b.as_dict() for b in booking.buttons] == [CALL_BACK]
 
 
 def test_not_a_cure_is_allowed(content_copy: Path) -> None:
@@ -173,6 +219,24 @@ def test_load_versions_and_retire(content_copy: Path, tmp_path: Path) -> None:
     with session_scope(url) as session:
         load_content(session, read_content(content_copy)[0])
         assert current_item(session, GOOD_ID) is None
+
+
+def test_loaded_buttons_come_back_from_the_database(content_copy: Path, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'content.db'}"
+    init_db(url)
+    with session_scope(url) as session:
+        load_content(session, read_content(content_copy)[0])
+    with session_scope(url) as session:
+        assert current_item(session, BOOKING_ID).buttons == [CALL_BACK]
+        assert current_item(session, GOOD_ID).buttons == []
+
+    # buttons changed in place (same version): the row is updated, not added
+    _edit(content_copy, GOOD_ID, buttons=[PERSON])
+    with session_scope(url) as session:
+        counts = load_content(session, read_content(content_copy)[0])
+    assert counts["updated"] == 1 and "added" not in counts
+    with session_scope(url) as session:
+        assert current_item(session, GOOD_ID).buttons == [PERSON]
 
 
 def test_clinic_facts_come_from_configuration() -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from rasa.shared.core.events import UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.importers.importer import TrainingDataImporter
@@ -13,7 +15,8 @@ from sqlalchemy import select
 
 from bot.answers.content_store import load_content, read_content
 from bot.answers.nlg import ContentNaturalLanguageGenerator
-from bot.config import PROJECT_ROOT, SMS_CHANNEL, get_settings
+from bot.channels.sms_text import pick_choice, render_turn
+from bot.config import CONTENT_DIR, PROJECT_ROOT, SMS_CHANNEL, get_settings
 from bot.store.models import AnswerServed, UnansweredQuestion
 
 # The domain as Rasa trains it: domain.yml plus the generated FAQ responses.
@@ -67,13 +70,42 @@ def test_answer_comes_from_the_database_and_is_recorded(content) -> None:  # typ
 
 
 def test_the_booking_answer_offers_the_call_back_form(content) -> None:  # type: ignore[no-untyped-def]
+    """The button comes from the booking item's `buttons:` field, via the database."""
     booking = generate("clinic_and_booking_first_consultation")
     assert booking is not None
     assert booking["buttons"] == [
         {"title": "Request a call-back", "payload": "/request_consultation"}
     ]
+    assert booking["custom"]["version"] == 2  # the version that added the button
     other = generate("side_effects_common")
     assert other is not None and "buttons" not in other
+
+
+def test_any_item_serves_its_own_buttons(database, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    folder = tmp_path / "content"
+    shutil.copytree(CONTENT_DIR, folder)
+    path = folder / "side_effects_common.yml"
+    data = yaml.safe_load(path.read_text())
+    data["buttons"] = [{"title": "Talk to a person", "intent": "request_human"}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    with database() as session:
+        load_content(session, read_content(folder)[0])
+    message = generate("side_effects_common")
+    assert message is not None
+    assert message["buttons"] == [{"title": "Talk to a person", "payload": "/request_human"}]
+    assert "buttons" not in message["custom"]  # the SPEC section 4 payload is unchanged
+
+
+def test_on_sms_the_call_back_is_a_numbered_choice(content) -> None:  # type: ignore[no-untyped-def]
+    message = generate("clinic_and_booking_first_consultation", SMS_CHANNEL)
+    assert message is not None
+    settings = get_settings()
+    turn = render_turn(
+        [message], max_chars=settings.sms_max_chars, max_segments=settings.sms_max_segments
+    )
+    assert turn.bodies[-1].endswith("\nReply 1 for Request a call-back.")
+    assert all(len(body) <= settings.sms_max_chars for body in turn.bodies)
+    assert pick_choice("1", turn.choices) == "/request_consultation"
 
 
 def test_sms_gets_the_short_answer(content) -> None:  # type: ignore[no-untyped-def]

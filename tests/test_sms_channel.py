@@ -232,6 +232,16 @@ def test_numbered_choice_picks_the_button(stack: Stack) -> None:
     assert "/request_consultation" in tracker_texts(stack, number)
 
 
+def test_the_booking_answers_call_back_button_is_choice_1(stack: Stack) -> None:
+    """The button of the booking item's `buttons:` field, as a numbered choice."""
+    number = new_number()
+    answer = " ".join(text(stack, number, "how do I book a consultation?"))
+    assert "consultation" in answer and answer.endswith("Reply 1 for Request a call-back."), answer
+    picked = " ".join(text(stack, number, "1"))
+    assert "What name should they use?" in picked
+    assert "/request_consultation" in tracker_texts(stack, number)
+
+
 def test_crisis_resources_are_in_the_first_sms_and_a_long_reply_is_split(stack: Stack) -> None:
     number = new_number()
     replies = text(stack, number, "i want to kill myself")

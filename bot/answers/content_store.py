@@ -57,6 +57,11 @@ MIN_QUESTIONS = 8
 MIN_ITEMS_PER_TOPIC = 2
 SMS_MAX_CHARS = 300
 TITLE_MAX_CHARS = 60
+# The flows an answer's buttons may start (a button sends `/<intent>`): staff may
+# offer a call-back or a person, never an arbitrary intent.
+BUTTON_INTENTS = ("request_consultation", "request_human")
+BUTTON_TITLE_MAX_CHARS = 40  # a tap target in the widget, one "Reply 1 for …" on SMS
+BUTTON_FIELDS = frozenset({"title", "intent"})
 ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 PLACEHOLDER_NAMES = frozenset(
     {
@@ -89,6 +94,18 @@ GENERATED_HEADER = (
 
 
 @dataclass(frozen=True)
+class Button:
+    """A button under an answer that starts one of the BUTTON_INTENTS flows."""
+
+    title: str
+    intent: str
+
+    def as_dict(self) -> dict[str, str]:
+        """As stored in the database (`content_items.buttons`)."""
+        return {"title": self.title, "intent": self.intent}
+
+
+@dataclass(frozen=True)
 class Content:
     """One content item as written in its file."""
 
@@ -104,6 +121,7 @@ class Content:
     answer_web: str
     answer_sms: str
     path: Path
+    buttons: tuple[Button, ...] = ()  # optional: flows the answer offers
 
     @property
     def approved(self) -> bool:
@@ -166,6 +184,9 @@ def _parse_file(path: Path) -> tuple[Content | None, list[str]]:
         value = raw[key]
         if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
             return None, [f"{name}: {key} must be a list of non-empty strings"]
+    buttons = _parse_buttons(raw.get("buttons"))
+    if buttons is None:
+        return None, [f"{name}: buttons must be a list of {{title: ..., intent: ...}}"]
     return (
         Content(
             id=str(raw["id"]),
@@ -180,8 +201,27 @@ def _parse_file(path: Path) -> tuple[Content | None, list[str]]:
             answer_web=str(raw["answer_web"]).strip(),
             answer_sms=str(raw["answer_sms"]).strip(),
             path=path,
+            buttons=buttons,
         ),
         [],
+    )
+
+
+def _parse_buttons(raw: object) -> tuple[Button, ...] | None:
+    """The optional `buttons:` list; None when it is not a list of title/intent mappings
+    (their values are checked by `check_items`, so each problem gets its own message)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(
+        isinstance(entry, dict) and set(entry) <= BUTTON_FIELDS for entry in raw
+    ):
+        return None
+    return tuple(
+        Button(
+            title=str(entry.get("title") or "").strip(),
+            intent=str(entry.get("intent") or "").strip(),
+        )
+        for entry in raw
     )
 
 
@@ -233,6 +273,7 @@ def check_items(
             problems.append(f"{where}: status must be one of {', '.join(STATUSES)}")
         if len(item.title) > TITLE_MAX_CHARS:
             problems.append(f"{where}: title is longer than {TITLE_MAX_CHARS} characters")
+        problems += _button_problems(where, item.buttons)
         if item.status == "retired":
             continue
         if item.reviewed_on < oldest_allowed:
@@ -282,6 +323,32 @@ def check_items(
                 f"topic '{topic}' has {approved_topics[topic]} approved items; "
                 f"needs at least {MIN_ITEMS_PER_TOPIC}"
             )
+    return problems
+
+
+def _button_problems(where: str, buttons: tuple[Button, ...]) -> list[str]:
+    """A button must say what it does in a few words and start a flow that exists, once."""
+    problems: list[str] = []
+    for number, button in enumerate(buttons, start=1):
+        label = f"{where}: button {number}"
+        if not button.title:
+            problems.append(f"{label} has no title")
+        elif len(button.title) > BUTTON_TITLE_MAX_CHARS:
+            problems.append(f"{label} title is longer than {BUTTON_TITLE_MAX_CHARS} characters")
+        if button.intent not in BUTTON_INTENTS:
+            problems.append(
+                f"{label} has unknown intent '{button.intent}'; "
+                f"use one of {', '.join(BUTTON_INTENTS)}"
+            )
+    for kind, values in (
+        ("title", [b.title for b in buttons if b.title]),
+        ("intent", [b.intent for b in buttons if b.intent]),
+    ):
+        first: dict[str, str] = {}
+        counts = Counter(first.setdefault(v.casefold(), v) for v in values)
+        for value, count in counts.items():
+            if count > 1:
+                problems.append(f"{where}: {count} buttons have the same {kind} '{value}'")
     return problems
 
 
@@ -345,6 +412,7 @@ def load_content(session: Session, items: list[Content]) -> dict[str, int]:
             sources=list(item.sources),
             answer_web=item.answer_web,
             answer_sms=item.answer_sms,
+            buttons=[button.as_dict() for button in item.buttons],
         )
         row = existing.get((item.id, item.version))
         if row is None:

@@ -4,7 +4,8 @@
 rendered as usual; only the retrieval responses `utter_faq/<content_id>`
 (which `utter_faq` picks from the ContentSelector's output) are replaced by
 the item's current approved answer for the person's channel, and each one
-served is recorded in `answers_served`. "Did you mean…?" choices
+served is recorded in `answers_served`; an item's buttons (its `buttons:` field)
+go with its answer. "Did you mean…?" choices
 (`utter_faq_suggestions`) and the answer to the one picked
 (`utter_faq_chosen`) are rendered here too (bot/answers/suggestions.py). It
 runs inside the Rasa server, so
@@ -49,11 +50,6 @@ from bot.config import Settings, get_settings
 from bot.safety.detector import mentions_suicidality
 
 logger = logging.getLogger(__name__)
-
-# "How do I book?" is both a question and a wish to book: its answer offers the
-# call-back form (a numbered choice on SMS) for those who meant the second.
-BOOKING_ITEM = "clinic_and_booking_first_consultation"
-CALLBACK_BUTTON = {"title": "Request a call-back", "payload": "/request_consultation"}
 
 FAQ_PREFIX = f"utter_{FAQ_INTENT}/"
 FALLBACK = "utter_fallback"
@@ -156,8 +152,10 @@ class ContentNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
                 line=crisis.line_number, emergency=crisis.emergency_number
             )
         reply: dict[str, Any] = {"text": text, "custom": answer.payload}
-        if content_id == BOOKING_ITEM:
-            reply["buttons"] = [CALLBACK_BUTTON]
+        if answer.buttons:
+            # The item's own buttons (its `buttons:` field), e.g. "Request a call-back"
+            # under the booking answer: a numbered choice on SMS.
+            reply["buttons"] = answer.buttons
         return reply
 
     async def _suggestions(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.answers.content_store import current_item, fill_placeholders
 from bot.config import SMS_CHANNEL, Settings
@@ -68,6 +68,12 @@ def selected_content(parse: dict) -> tuple[str, float] | None:
 class Answer:
     text: str
     payload: dict
+    buttons: list[dict[str, str]] = field(default_factory=list)  # Rasa's {title, payload}
+
+
+def answer_buttons(stored: list[dict] | None) -> list[dict[str, str]]:
+    """An item's stored buttons as Rasa sends them: the payload starts the intent's flow."""
+    return [{"title": b["title"], "payload": f"/{b['intent']}"} for b in stored or []]
 
 
 def answer_for(
@@ -94,6 +100,7 @@ def answer_for(
             "reviewed_on": item.reviewed_on.isoformat(),
             "sources": list(item.sources),
         }
+        buttons = answer_buttons(item.buttons)
         session.add(
             AnswerServed(
                 conversation_id=conversation_id,
@@ -103,7 +110,7 @@ def answer_for(
                 confidence=confidence,
             )
         )
-    return Answer(text=text, payload=payload)
+    return Answer(text=text, payload=payload, buttons=buttons)
 
 
 def record_unanswered(

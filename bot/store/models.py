@@ -42,6 +42,8 @@ class ContentItem(Base):
     sources = Column(JSON, nullable=False)
     answer_web = Column(Text, nullable=False)
     answer_sms = Column(Text, nullable=False)
+    # [{"title": ..., "intent": ...}]: buttons sent under the answer (payload "/<intent>")
+    buttons = Column(JSON, nullable=False, default=list, server_default="[]")
     loaded_at = Column(DateTime, nullable=False, default=utcnow)
 
 
