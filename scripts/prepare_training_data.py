@@ -43,6 +43,14 @@ Run from the repository root with the project's Python:
   history; one-word human requests, existing patients' changes, everyday
   questions with a clinic word): `data/nlu/crisis_more4.yml` and
   `data/nlu/requests_more4.yml`, all trained on.
+* `--crisis-more6` to `--crisis-more8`, `--more6` to `--more8` (`ROUNDS`):
+  later rounds written from descriptions of dev's misses, all trained on.
+  Round 8 (2026-12-03, sixth session): contrast crises and look-alikes
+  (ends of a chat, dose questions, ending a plan, pauses, Spanish idioms,
+  returning patients; final goodbyes, self-injury questions, a date, crises
+  worded as requests, overdoses inside a question) and contact requests
+  (interest without a verb, two things in one, changed contact details,
+  existing patients' own appointments, frustration).
 * `--retire-blind FOLDER`: a blind test set that has been used for tuning
   becomes training data (`data/nlu/retired_<folder>.yml`, FAQ questions
   appended to the content files); the folder is then deleted by hand.
@@ -477,6 +485,8 @@ ROUNDS: dict[str, tuple[Callable[[list[Path], str, str], None], str]] = {
     "--more6": (examples_more, "requests_more6.yml"),
     "--crisis-more7": (crisis_more, "crisis_more7.yml"),
     "--more7": (examples_more, "requests_more7.yml"),
+    "--crisis-more8": (crisis_more, "crisis_more8.yml"),
+    "--more8": (examples_more, "requests_more8.yml"),
 }
 
 
