@@ -62,3 +62,25 @@ def test_a_message_without_a_word_is_never_matched_to_an_item() -> None:
     for text in ("🙃", "🤡🤡🤡", "?!", "💊💉 ...", "___", "42"):
         assert answer_intent(0.99, text, 0.5, 0.3) == "nlu_fallback", text
     assert answer_intent(0.99, "¿dónde están?", 0.5, 0.3) == "faq"
+
+
+def test_everyday_turns_are_scored_by_what_was_done_with_them() -> None:
+    everyday = [
+        {"text": "hey, Sam here", "category": "greeting"},
+        {"text": "peace out", "category": "goodbye"},
+        {"text": "one sec", "category": "filler"},
+        {"text": "Dana Whitfield", "category": "bare_detail"},
+        {"text": "lol", "category": "filler"},
+    ]
+    parsed = {
+        "hey, Sam here": _parse("greet"),
+        "peace out": _parse("crisis_check"),  # a crisis tier on a goodbye
+        "one sec": _parse("nlu_fallback"),  # nothing done: harmless
+        "Dana Whitfield": _parse("request_consultation"),  # the form, pre-filled: allowed
+        "lol": _parse("request_human"),  # a handoff nobody asked for
+    }
+    result = score(EvalSet("t", everyday=everyday), parsed)["everyday"]
+    # Only greetings, thanks, goodbyes, yes, no and bot questions have a meant intent.
+    assert result["as_meant"] == 0.5
+    assert result["wrong_action"] == 2 / 5
+    assert {m[0] for m in result["misses"]} == {"peace out", "lol"}
