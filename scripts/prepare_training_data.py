@@ -47,7 +47,7 @@ Run from the repository root with the project's Python:
   later rounds written from descriptions of dev's misses, all trained on.
   Round 8 (2026-12-03, sixth session): contrast crises and look-alikes
   (ends of a chat, dose questions, ending a plan, pauses, Spanish idioms,
-  returning patients; final goodbyes, self-injury questions, a date, crises
+  returning patients, ordinary goodbyes that use a farewell's words; final goodbyes, self-injury questions, a date, crises
   worded as requests, overdoses inside a question) and contact requests
   (interest without a verb, two things in one, changed contact details,
   existing patients' own appointments, frustration).
