@@ -84,3 +84,23 @@ def test_everyday_turns_are_scored_by_what_was_done_with_them() -> None:
     assert result["as_meant"] == 0.5
     assert result["wrong_action"] == 2 / 5
     assert {m[0] for m in result["misses"]} == {"peace out", "lol"}
+
+
+def test_an_answer_below_related_below_offers_the_likely_runner_ups() -> None:
+    from bot.nlu.content_selector import related_ids
+
+    ranking = [("faq/a", 0.55), ("faq/b", 0.3), ("faq/c", 0.08), ("faq/d", 0.04)]
+    assert related_ids(ranking, 0.7, 0.05) == ["b", "c"]  # at most two, best first
+    assert related_ids(ranking, 0.7, 0.1) == ["b"]  # unlikely ones are not offered
+    assert related_ids(ranking, 0.5, 0.05) == []  # a sure enough answer offers nothing
+    assert related_ids([], 0.7, 0.05) == []
+
+
+def test_a_related_choice_counts_as_offered_but_a_wrong_answer_stays_wrong() -> None:
+    faq = {"text": "q", "topic": "side_effects", "content_id": "side_effects_dissociation"}
+    parse = {**_parse("faq", "side_effects_common"), "faq_related": ["side_effects_dissociation"]}
+    result = score(EvalSet("t", faq=[faq]), {"q": parse})["faq"]
+    assert result["right_item_or_suggested"] == 1.0
+    other = {"text": "q", "topic": "preparation", "content_id": "preparation_fasting"}
+    wrong = score(EvalSet("t", faq=[other]), {"q": parse})["faq"]
+    assert wrong["wrong_topic"] == 1.0 and wrong["right_item_or_suggested"] == 0.0

@@ -26,13 +26,17 @@ DOMAIN = TrainingDataImporter.load_from_dict(
 ).get_domain()
 
 
-def generate(content_id: str, channel: str = "rest") -> dict | None:
+def generate(
+    content_id: str, channel: str = "rest", related: list[str] | None = None
+) -> dict | None:
     parse = {
         "intent": {"name": "faq", "confidence": 0.9},
         "response_selector": {
             "faq": {"response": {"intent_response_key": f"faq/{content_id}", "confidence": 0.8}}
         },
     }
+    if related:
+        parse["faq_related"] = related  # the ContentSelector's runner-ups
     tracker = DialogueStateTracker.from_events(
         "nlg-test",
         [UserUttered("what are the side effects", parse_data=parse, input_channel=channel)],
@@ -94,6 +98,32 @@ def test_any_item_serves_its_own_buttons(database, tmp_path: Path) -> None:  # t
     assert message is not None
     assert message["buttons"] == [{"title": "Talk to a person", "payload": "/request_human"}]
     assert "buttons" not in message["custom"]  # the SPEC section 4 payload is unchanged
+
+
+def test_a_not_quite_certain_answer_offers_the_runner_ups_after_its_own_buttons(content) -> None:  # type: ignore[no-untyped-def]
+    message = generate(
+        "clinic_and_booking_first_consultation", related=["cost_and_insurance_prices"]
+    )
+    assert message is not None
+    titles = [b["title"] for b in message["buttons"]]
+    prices = next(i for i in read_content()[0] if i.id == "cost_and_insurance_prices")
+    assert titles == ["Request a call-back", prices.title]
+    assert message["buttons"][1]["payload"] == (
+        '/faq_choose{"content_id": "cost_and_insurance_prices"}'
+    )
+    assert message["custom"]["type"] == "faq"
+    assert [o["content_id"] for o in message["custom"]["related"]] == ["cost_and_insurance_prices"]
+    assert message["text"].endswith("Not quite what you asked? You can pick one of these instead.")
+    # On SMS each is a numbered choice, and the number picks it.
+    settings = get_settings()
+    on_sms = generate("side_effects_common", SMS_CHANNEL, ["preparation_fasting"])
+    assert on_sms is not None
+    turn = render_turn(
+        [on_sms], max_chars=settings.sms_max_chars, max_segments=settings.sms_max_segments
+    )
+    fasting = next(i for i in read_content()[0] if i.id == "preparation_fasting")
+    assert turn.bodies[-1].endswith(f"\nReply 1 for {fasting.title}.")
+    assert pick_choice("1", turn.choices) == '/faq_choose{"content_id": "preparation_fasting"}'
 
 
 def test_on_sms_the_call_back_is_a_numbered_choice(content) -> None:  # type: ignore[no-untyped-def]

@@ -81,3 +81,39 @@ def test_offer_choice_and_console_view(database) -> None:  # type: ignore[no-unt
 
 def test_no_offer_without_two_approved_items(database) -> None:  # type: ignore[no-untyped-def]
     assert make_offer(conversation_id="c", channel=None, text="x", parse=PARSE) is None
+
+
+def test_a_pick_the_open_offer_did_not_list_leaves_it_open(database) -> None:  # type: ignore[no-untyped-def]
+    """A related choice under an answer is no pick from an earlier "did you mean"."""
+    with database() as session:
+        _items(session)
+    make_offer(conversation_id="c4", channel="rest", text="feel weird after?", parse=PARSE)
+    record_choice(conversation_id="c4", content_id="cost_and_insurance_prices")  # not offered
+    with database() as session:
+        (group,) = unanswered_groups(session)
+    assert group.offered == 1 and dict(group.picked) == {}
+    record_choice(conversation_id="c4", content_id="preparation_fasting")
+    with database() as session:
+        (group,) = unanswered_groups(session)
+    assert dict(group.picked) == {"preparation_fasting": 1}
+
+
+def test_related_choices_are_the_approved_runner_ups(database) -> None:  # type: ignore[no-untyped-def]
+    from bot.answers.suggestions import related_choices
+
+    with database() as session:
+        _items(session)
+    buttons, options = related_choices(["side_effects_dissociation", "no_such_item"])
+    assert options == [
+        {
+            "content_id": "side_effects_dissociation",
+            "topic": "side_effects",
+            "title": "Dissociation: feeling detached",
+        }
+    ]
+    assert buttons == [
+        {
+            "title": "Dissociation: feeling detached",
+            "payload": '/faq_choose{"content_id": "side_effects_dissociation"}',
+        }
+    ]

@@ -41,12 +41,15 @@ from bot.answers.served import FAQ_INTENT, answer_for, record_unanswered, select
 from bot.answers.suggestions import (
     CHOSEN_RESPONSE,
     NONE_CHOICE,
+    RELATED_PROMPT,
     SUGGEST_RESPONSE,
     chosen_content_id,
     make_offer,
     record_choice,
+    related_choices,
 )
 from bot.config import Settings, get_settings
+from bot.nlu.content_selector import RELATED_KEY
 from bot.safety.detector import mentions_suicidality
 
 logger = logging.getLogger(__name__)
@@ -151,11 +154,23 @@ class ContentNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
             text += RESOURCES_REMINDER.format(
                 line=crisis.line_number, emergency=crisis.emergency_number
             )
-        reply: dict[str, Any] = {"text": text, "custom": answer.payload}
-        if answer.buttons:
-            # The item's own buttons (its `buttons:` field), e.g. "Request a call-back"
-            # under the booking answer: a numbered choice on SMS.
-            reply["buttons"] = answer.buttons
+        # The item's own buttons (its `buttons:` field), e.g. "Request a call-back"
+        # under the booking answer: numbered choices on SMS.
+        buttons, payload = list(answer.buttons), answer.payload
+        if related := message.parse_data.get(RELATED_KEY):
+            # A likely but not certain answer: the runner-up items, one tap away.
+            try:
+                more, options = await asyncio.to_thread(related_choices, list(related))
+            except Exception:
+                logger.exception("Content store unavailable")
+                more, options = [], []
+            if options:
+                text += f"\n{RELATED_PROMPT}"
+                buttons += more
+                payload = {**payload, "related": options}
+        reply: dict[str, Any] = {"text": text, "custom": payload}
+        if buttons:
+            reply["buttons"] = buttons
         return reply
 
     async def _suggestions(

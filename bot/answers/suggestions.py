@@ -9,6 +9,10 @@ titles (numbered choices on SMS), plus "None of these". A button sends
 is kept with the unanswered questions (`kind = "suggestions"`, the ids
 offered and the one chosen, or none), so content authors see which questions
 people ask in words the model does not know yet.
+
+An answer that is likely but not certain carries the runner-up items too
+(`faq_related`, set by the ContentSelector): `related_choices` turns them into
+buttons under the answer ("Not quite what you asked?"), answered the same way.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ MAX_OPTIONS = 3
 MIN_OPTION_CONFIDENCE = 0.05
 PROMPT = "I want to be sure I answer the right question. Did you mean one of these?"
 NONE_TITLE = "None of these"
+RELATED_PROMPT = "Not quite what you asked? You can pick one of these instead."
 
 
 @dataclass(frozen=True)
@@ -91,8 +96,26 @@ def make_offer(
     return Offer(PROMPT, buttons, {"type": "suggestions", "options": options})
 
 
+def related_choices(content_ids: list[str]) -> tuple[list[dict], list[dict]]:
+    """Buttons and `{content_id, topic, title}` options for the approved runner-up items."""
+    with session_scope() as session:
+        items = [item for cid in content_ids if (item := current_item(session, cid))]
+        options = [
+            {"content_id": item.content_id, "topic": item.topic, "title": item.title}
+            for item in items
+        ]
+    buttons = [
+        {"title": option["title"], "payload": _choice_payload(option["content_id"])}
+        for option in options
+    ]
+    return buttons, options
+
+
 def record_choice(*, conversation_id: str, content_id: str) -> None:
-    """Mark the conversation's latest open offer with what was picked ("" for none)."""
+    """Mark the conversation's latest open offer with what was picked ("" for none).
+
+    A pick from under an answer (related choices, never recorded as an offer)
+    leaves an earlier offer that did not list it alone."""
     chosen = "" if content_id == NONE_CHOICE else content_id
     with session_scope() as session:
         offer = session.scalars(
@@ -105,7 +128,7 @@ def record_choice(*, conversation_id: str, content_id: str) -> None:
             .order_by(UnansweredQuestion.id.desc())
             .limit(1)
         ).first()
-        if offer is not None:
+        if offer is not None and (not chosen or chosen in (offer.offered or "").split(",")):
             offer.chosen = chosen
 
 

@@ -14,8 +14,12 @@ is below `threshold` but at least `suggest_threshold`, the intent becomes
 bot/answers/suggestions.py); below `suggest_threshold` it becomes
 `nlu_fallback`, so the bot says it is not sure instead of guessing on a
 health question. A message without a letter (only emoji, digits or
-punctuation) is never matched to an item: it gets the fallback too. It runs
-after the FallbackClassifier and only on messages still classified as `faq`.
+punctuation) is never matched to an item: it gets the fallback too. An answer
+whose probability is below `related_below` carries the runner-up items
+(`faq_related`, those at `related_min` or more): the answer offers them as
+choices too ("Not quite what you asked?"), so a near miss costs one tap. It
+runs after the FallbackClassifier and only on messages still classified as
+`faq`.
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ UNCERTAIN_INTENT = (
     "faq_uncertain"  # the bot offers "did you mean" choices (bot/answers/suggestions.py)
 )
 SELECTOR_KEY = "response_selector"
+RELATED_KEY = "faq_related"  # runner-up content ids offered under an answer
 RANKING_LENGTH = 5
+MAX_RELATED = 2
 
 
 def answer_intent(
@@ -55,6 +61,23 @@ def answer_intent(
     return DEFAULT_NLU_FALLBACK_INTENT_NAME
 
 
+def related_ids(
+    ranking: list[tuple[str, float]],
+    related_below: float,
+    related_min: float,
+    retrieval_intent: str = "faq",
+) -> list[str]:
+    """The runner-up items offered under an answer that is likely but not certain."""
+    if not ranking or ranking[0][1] >= related_below:
+        return []
+    prefix = f"{retrieval_intent}/"
+    return [
+        key[len(prefix) :]
+        for key, confidence in ranking[1 : 1 + MAX_RELATED]
+        if confidence >= related_min and key.startswith(prefix)
+    ]
+
+
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
 class ContentSelector(LinearTextComponent):
     """Chooses `faq/<content_id>` for FAQ messages, or falls back below `threshold`."""
@@ -66,6 +89,8 @@ class ContentSelector(LinearTextComponent):
             "retrieval_intent": "faq",
             "threshold": 0.5,
             "suggest_threshold": 0.2,
+            "related_below": 0.0,  # 0: an answer never offers other items
+            "related_min": 0.1,
         }
 
     def examples(self, training_data: TrainingData) -> Iterable[tuple[Message, str]]:
@@ -81,9 +106,9 @@ class ContentSelector(LinearTextComponent):
             intent = message.get(INTENT) or {}
             if intent.get("name") != retrieval_intent:
                 continue
+            scored = self.ranking(message, RANKING_LENGTH)
             ranking = [
-                {"intent_response_key": key, "confidence": confidence}
-                for key, confidence in self.ranking(message, RANKING_LENGTH)
+                {"intent_response_key": key, "confidence": confidence} for key, confidence in scored
             ]
             best = ranking[0] if ranking else {"intent_response_key": None, "confidence": 0.0}
             message.set(
@@ -110,6 +135,14 @@ class ContentSelector(LinearTextComponent):
                 retrieval_intent,
             )
             if name == retrieval_intent:
+                related = related_ids(
+                    scored,
+                    float(self._config["related_below"]),
+                    float(self._config["related_min"]),
+                    retrieval_intent,
+                )
+                if related:
+                    message.set(RELATED_KEY, related, add_to_output=True)
                 continue
             replaced = {"name": name, "confidence": intent.get("confidence")}
             message.set(INTENT, replaced, add_to_output=True)

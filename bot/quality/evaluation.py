@@ -45,7 +45,7 @@ from bot.answers.content_store import TOPICS, read_content
 from bot.answers.served import FAQ_INTENT, selected_content
 from bot.answers.suggestions import ranked_content_ids
 from bot.config import PROJECT_ROOT
-from bot.nlu.content_selector import UNCERTAIN_INTENT, answer_intent
+from bot.nlu.content_selector import RELATED_KEY, UNCERTAIN_INTENT, answer_intent, related_ids
 from bot.safety.detector import CHECK_INTENT, CRISIS_INTENT, model_tier
 
 DATA = PROJECT_ROOT / "tests" / "data"
@@ -103,7 +103,8 @@ def outcome(parse: dict) -> Outcome:
         return Outcome("question")
     if intent == FAQ_INTENT:
         chosen = selected_content(parse)
-        return Outcome("answer", chosen[0]) if chosen else Outcome("fallback")
+        related = tuple(parse.get(RELATED_KEY) or ())  # offered under the answer
+        return Outcome("answer", chosen[0], options=related) if chosen else Outcome("fallback")
     if intent == UNCERTAIN_INTENT:
         options = tuple(ranked_content_ids(parse))
         return Outcome("suggestions", options=options) if len(options) > 1 else Outcome("fallback")
@@ -571,15 +572,29 @@ SWEEP_ANSWER = (0.4, 0.5, 0.6, 0.7)
 SWEEP_SUGGEST = (0.2, 0.3, 0.4)
 
 
-def rethresholded(text: str, parse: dict, answer: float, suggest: float) -> dict:
-    """The parse as the ContentSelector would leave it at other thresholds."""
+def rethresholded(
+    text: str,
+    parse: dict,
+    answer: float,
+    suggest: float,
+    related: tuple[float, float] | None = None,
+) -> dict:
+    """The parse as the ContentSelector would leave it at other thresholds (and, given
+    `related` = (related_below, related_min), other related choices under answers)."""
     intent = (parse.get("intent") or {}).get("name")
     selection = (parse.get("response_selector") or {}).get(FAQ_INTENT)
     if not selection or intent not in (FAQ_INTENT, UNCERTAIN_INTENT, FALLBACK_INTENT):
         return parse  # not an FAQ question to the selector, or a crisis tier
     confidence = float(selection["response"]["confidence"] or 0.0)
     name = answer_intent(confidence, text, answer, suggest)
-    return {**parse, "intent": {**parse["intent"], "name": name}}
+    result = {**parse, "intent": {**parse["intent"], "name": name}}
+    if related is not None:
+        ranking = [
+            (e["intent_response_key"], float(e["confidence"]))
+            for e in selection.get("ranking") or []
+        ]
+        result[RELATED_KEY] = related_ids(ranking, *related) if name == FAQ_INTENT else []
+    return result
 
 
 def answer_threshold_sweep(eval_set: EvalSet, parsed: dict[str, dict]) -> str:
@@ -601,6 +616,43 @@ def answer_threshold_sweep(eval_set: EvalSet, parsed: dict[str, dict]) -> str:
                 f"| {faq['right_item_or_suggested']:.1%} | {faq['wrong_topic']:.1%} "
                 f"| {faq['suggestions']:.1%} | {refusal.get('not_faq_answered', 0):.1%} "
                 f"| {refusal.get('not_faq_suggested', 0):.1%} | {refusal.get('refused', 0):.1%} |"
+            )
+    return "\n".join(rows)
+
+
+SWEEP_RELATED_BELOW = (0.0, 0.6, 0.7, 0.8, 0.9)  # 0.0: answers never offer other items
+SWEEP_RELATED_MIN = (0.05, 0.1, 0.2)
+
+
+def _selector_config() -> dict:
+    """The ContentSelector's settings in config.yml (the thresholds the model runs with)."""
+    pipeline = _load(PROJECT_ROOT / "config.yml")["pipeline"]
+    return next(c for c in pipeline if c["name"].endswith("content_selector.ContentSelector"))
+
+
+def related_sweep(eval_set: EvalSet, parsed: dict[str, dict], answer: float, suggest: float) -> str:
+    """Right items answered or offered when answers below `related_below` also offer the
+    runner-ups (at `related_min` or more), at the configured answer thresholds (dev only)."""
+    rows = [
+        "| related below | related min | right item answered or offered "
+        "| answers with related choices | out-of-scope answered |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for below in SWEEP_RELATED_BELOW:
+        for minimum in SWEEP_RELATED_MIN if below else (0.0,):
+            again = {
+                t: rethresholded(t, p, answer, suggest, (below, minimum)) for t, p in parsed.items()
+            }
+            r = score(eval_set, again)
+            answers = [
+                again[e["text"]] for e in eval_set.faq if outcome(again[e["text"]]).kind == "answer"
+            ]
+            with_related = _rate([bool(p.get(RELATED_KEY)) for p in answers])
+            found = r["faq"]["right_item_or_suggested"]
+            oos = (r.get("refusal") or {}).get("not_faq_answered", 0)
+            rows.append(
+                f"| {below or 'off'} | {minimum or '-'} | {found:.1%} | {with_related:.1%} "
+                f"| {oos:.1%} |"
             )
     return "\n".join(rows)
 
@@ -627,6 +679,8 @@ def section(results: dict) -> str:
         )
     if sweep := results.get("answer_sweep"):
         parts.append("### Answer thresholds (dev only: config.yml's are chosen here)\n\n" + sweep)
+    if sweep := results.get("related_sweep"):
+        parts.append("### Related choices under answers (dev only)\n\n" + sweep)
     if sweep := results.get("sweep"):
         parts.append("### Crisis thresholds (dev only: config.yml's are chosen here)\n\n" + sweep)
     if results.get("list_misses", True):
@@ -684,6 +738,10 @@ def main(model: Path | None = None, dev_only: bool = False) -> int:
         if eval_set.list_misses and eval_set.faq:  # the dev sets
             scored["sweep"] = threshold_sweep(eval_set, parsed)
             scored["answer_sweep"] = answer_threshold_sweep(eval_set, parsed)
+            selector = _selector_config()
+            scored["related_sweep"] = related_sweep(
+                eval_set, parsed, float(selector["threshold"]), float(selector["suggest_threshold"])
+            )
         results.append(scored)
     REPORTS.mkdir(exist_ok=True)
     tags = ["dev", "retired"] if dev_only else ["test", "dev", "retired"]
