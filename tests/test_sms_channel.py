@@ -235,7 +235,7 @@ def test_numbered_choice_picks_the_button(stack: Stack) -> None:
 def test_the_booking_answers_call_back_button_is_choice_1(stack: Stack) -> None:
     """The button of the booking item's `buttons:` field, as a numbered choice."""
     number = new_number()
-    answer = " ".join(text(stack, number, "how do I book a consultation?"))
+    answer = " ".join(text(stack, number, "what happens at the first consultation"))
     assert "consultation" in answer and answer.endswith("Reply 1 for Request a call-back."), answer
     picked = " ".join(text(stack, number, "1"))
     assert "What name should they use?" in picked
