@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from bot.answers.content_store import current_item
 from bot.store.db import session_scope
-from bot.store.models import UnansweredQuestion
+from bot.store.models import ContentItem, UnansweredQuestion
 
 SUGGEST_RESPONSE = "utter_faq_suggestions"
 CHOSEN_RESPONSE = "utter_faq_chosen"
@@ -84,14 +84,7 @@ def make_offer(
                 offered=",".join(item.content_id for item in items),
             )
         )
-        options = [
-            {"content_id": item.content_id, "topic": item.topic, "title": item.title}
-            for item in items
-        ]
-    buttons = [
-        {"title": option["title"], "payload": _choice_payload(option["content_id"])}
-        for option in options
-    ]
+        buttons, options = _choices(items)
     buttons.append({"title": NONE_TITLE, "payload": _choice_payload(NONE_CHOICE)})
     return Offer(PROMPT, buttons, {"type": "suggestions", "options": options})
 
@@ -99,16 +92,7 @@ def make_offer(
 def related_choices(content_ids: list[str]) -> tuple[list[dict], list[dict]]:
     """Buttons and `{content_id, topic, title}` options for the approved runner-up items."""
     with session_scope() as session:
-        items = [item for cid in content_ids if (item := current_item(session, cid))]
-        options = [
-            {"content_id": item.content_id, "topic": item.topic, "title": item.title}
-            for item in items
-        ]
-    buttons = [
-        {"title": option["title"], "payload": _choice_payload(option["content_id"])}
-        for option in options
-    ]
-    return buttons, options
+        return _choices([item for cid in content_ids if (item := current_item(session, cid))])
 
 
 def record_choice(*, conversation_id: str, content_id: str) -> None:
@@ -130,6 +114,18 @@ def record_choice(*, conversation_id: str, content_id: str) -> None:
         ).first()
         if offer is not None and (not chosen or chosen in (offer.offered or "").split(",")):
             offer.chosen = chosen
+
+
+def _choices(items: list[ContentItem]) -> tuple[list[dict], list[dict]]:
+    """Buttons (a `faq_choose` payload each) and the SPEC's `{content_id, topic, title}`."""
+    options = [
+        {"content_id": item.content_id, "topic": item.topic, "title": item.title} for item in items
+    ]
+    buttons = [
+        {"title": option["title"], "payload": _choice_payload(option["content_id"])}
+        for option in options
+    ]
+    return buttons, options
 
 
 def _choice_payload(content_id: str) -> str:
