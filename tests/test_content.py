@@ -124,6 +124,14 @@ def _problems(folder: Path) -> list[str]:
             {"buttons": [CALL_BACK, {**CALL_BACK, "title": "Book a consultation"}]},
             "2 buttons have the same intent 'request_consultation'",
         ),
+        (
+            {"buttons": [{"title": "Call {clinic_name}", "intent": "request_human"}]},
+            "button 1 title must not contain braces",
+        ),
+        (
+            {"buttons": [{"title": "Book your cure", "intent": "request_consultation"}]},
+            "button 1 title makes a forbidden claim 'cure'",
+        ),
         ({"buttons": "Request a call-back"}, "buttons must be a list"),
         ({"buttons": [{**CALL_BACK, "payload": "/affirm"}]}, "buttons must be a list"),
     ],

@@ -246,3 +246,45 @@ def test_clinic_facts_come_from_configuration(content) -> None:  # type: ignore[
     nlg = ContentNaturalLanguageGenerator(domain=DOMAIN)
     message = asyncio.run(nlg.generate("utter_goodbye", tracker, "rest"))
     assert message is not None and get_settings().clinic.phone in message["text"]
+
+
+def test_a_pick_from_under_an_answer_is_answered_and_recorded(content) -> None:  # type: ignore[no-untyped-def]
+    question = {
+        "intent": {"name": "faq", "confidence": 0.9},
+        "response_selector": {
+            "faq": {
+                "response": {"intent_response_key": "faq/side_effects_common", "confidence": 0.6}
+            }
+        },
+        "faq_related": ["side_effects_dissociation"],
+    }
+    pick = {
+        "intent": {"name": "faq_choose", "confidence": 1.0},
+        "entities": [{"entity": "content_id", "value": "side_effects_dissociation"}],
+    }
+    tracker = DialogueStateTracker.from_events(
+        "nlg-pick",
+        [
+            UserUttered("feel weird after?", parse_data=question, input_channel="rest"),
+            UserUttered(
+                '/faq_choose{"content_id": "side_effects_dissociation"}',
+                parse_data=pick,
+                input_channel="rest",
+            ),
+        ],
+        DOMAIN.slots,
+    )
+    nlg = ContentNaturalLanguageGenerator(domain=DOMAIN)
+    message = asyncio.run(nlg.generate("utter_faq_chosen", tracker, "rest"))
+    assert message is not None and message["custom"]["content_id"] == "side_effects_dissociation"
+    with content() as session:
+        rows = session.scalars(select(UnansweredQuestion)).all()
+    assert [(r.kind, r.text, r.offered, r.chosen, r.confidence) for r in rows] == [
+        (
+            "related",
+            "feel weird after?",
+            "side_effects_dissociation",
+            "side_effects_dissociation",
+            0.6,
+        )
+    ]

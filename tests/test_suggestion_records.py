@@ -117,3 +117,22 @@ def test_related_choices_are_the_approved_runner_ups(database) -> None:  # type:
             "payload": '/faq_choose{"content_id": "side_effects_dissociation"}',
         }
     ]
+
+
+def test_a_pick_from_under_an_answer_shows_the_answer_missed(database) -> None:  # type: ignore[no-untyped-def]
+    from bot.answers.suggestions import record_related_pick
+
+    with database() as session:
+        _items(session)
+    record_related_pick(
+        conversation_id="c5",
+        channel="rest",
+        question="Feel weird after?",
+        offered=["side_effects_dissociation", "preparation_fasting"],
+        content_id="side_effects_dissociation",
+        confidence=0.62,
+    )
+    with database() as session:
+        (group,) = unanswered_groups(session)
+    assert group.example == "Feel weird after?" and group.offered == 1
+    assert dict(group.picked) == {"side_effects_dissociation": 1}

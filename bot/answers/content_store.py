@@ -273,7 +273,7 @@ def check_items(
             problems.append(f"{where}: status must be one of {', '.join(STATUSES)}")
         if len(item.title) > TITLE_MAX_CHARS:
             problems.append(f"{where}: title is longer than {TITLE_MAX_CHARS} characters")
-        problems += _button_problems(where, item.buttons)
+        problems += _button_problems(where, item.buttons, forbidden)
         if item.status == "retired":
             continue
         if item.reviewed_on < oldest_allowed:
@@ -326,8 +326,13 @@ def check_items(
     return problems
 
 
-def _button_problems(where: str, buttons: tuple[Button, ...]) -> list[str]:
-    """A button must say what it does in a few words and start a flow that exists, once."""
+def _button_problems(
+    where: str, buttons: tuple[Button, ...], forbidden: list[ForbiddenClaim]
+) -> list[str]:
+    """A button must say what it does in a few words and start a flow that exists, once.
+
+    Its title is shown as written (placeholders are not filled in there) and is
+    held to the forbidden claims like an answer."""
     problems: list[str] = []
     for number, button in enumerate(buttons, start=1):
         label = f"{where}: button {number}"
@@ -335,6 +340,11 @@ def _button_problems(where: str, buttons: tuple[Button, ...]) -> list[str]:
             problems.append(f"{label} has no title")
         elif len(button.title) > BUTTON_TITLE_MAX_CHARS:
             problems.append(f"{label} title is longer than {BUTTON_TITLE_MAX_CHARS} characters")
+        if re.search(r"[{}]", button.title):
+            problems.append(f"{label} title must not contain braces (it is shown as written)")
+        for claim in forbidden:
+            if claim.found_in(button.title):
+                problems.append(f"{label} title makes a forbidden claim '{claim.id}' ({claim.why})")
         if button.intent not in BUTTON_INTENTS:
             problems.append(
                 f"{label} has unknown intent '{button.intent}'; "

@@ -46,6 +46,7 @@ from bot.answers.suggestions import (
     chosen_content_id,
     make_offer,
     record_choice,
+    record_related_pick,
     related_choices,
 )
 from bot.config import Settings, get_settings
@@ -197,9 +198,20 @@ class ContentNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
     ) -> dict[str, Any] | None:
         content_id = chosen_content_id(tracker.latest_message.parse_data) or NONE_CHOICE
         try:
-            await asyncio.to_thread(
+            marked = await asyncio.to_thread(
                 record_choice, conversation_id=tracker.sender_id, content_id=content_id
             )
+            if not marked and (asked := _answered_with(tracker, content_id)) is not None:
+                selected = selected_content(asked.parse_data)
+                await asyncio.to_thread(
+                    record_related_pick,
+                    conversation_id=tracker.sender_id,
+                    channel=tracker.get_latest_input_channel(),
+                    question=asked.text or "",
+                    offered=list(asked.parse_data.get(RELATED_KEY) or []),
+                    content_id=content_id,
+                    confidence=selected[1] if selected else None,
+                )
         except Exception:
             logger.exception("Could not record a suggestion choice")
         if content_id == NONE_CHOICE:
@@ -223,3 +235,12 @@ class ContentNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
                 **(message.get("custom") or {"type": "crisis"}),
                 "escalation_id": escalation_id,
             }
+
+
+def _answered_with(tracker: DialogueStateTracker, content_id: str) -> UserUttered | None:
+    """The question just before the pick, if its answer offered `content_id` under it."""
+    questions = [e for e in reversed(tracker.events) if isinstance(e, UserUttered)]
+    if len(questions) < 2:
+        return None
+    asked = questions[1]
+    return asked if content_id in (asked.parse_data.get(RELATED_KEY) or []) else None

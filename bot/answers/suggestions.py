@@ -12,7 +12,8 @@ people ask in words the model does not know yet.
 
 An answer that is likely but not certain carries the runner-up items too
 (`faq_related`, set by the ContentSelector): `related_choices` turns them into
-buttons under the answer ("Not quite what you asked?"), answered the same way.
+buttons under the answer ("Not quite what you asked?"), answered the same way;
+a pick from them is kept too (`kind = "related"`): that answer had missed.
 """
 
 from __future__ import annotations
@@ -95,11 +96,11 @@ def related_choices(content_ids: list[str]) -> tuple[list[dict], list[dict]]:
         return _choices([item for cid in content_ids if (item := current_item(session, cid))])
 
 
-def record_choice(*, conversation_id: str, content_id: str) -> None:
+def record_choice(*, conversation_id: str, content_id: str) -> bool:
     """Mark the conversation's latest open offer with what was picked ("" for none).
 
-    A pick from under an answer (related choices, never recorded as an offer)
-    leaves an earlier offer that did not list it alone."""
+    An offer that did not list the pick (it came from under an answer) is
+    left alone; returns whether an offer was marked."""
     chosen = "" if content_id == NONE_CHOICE else content_id
     with session_scope() as session:
         offer = session.scalars(
@@ -112,8 +113,35 @@ def record_choice(*, conversation_id: str, content_id: str) -> None:
             .order_by(UnansweredQuestion.id.desc())
             .limit(1)
         ).first()
-        if offer is not None and (not chosen or chosen in (offer.offered or "").split(",")):
-            offer.chosen = chosen
+        if offer is None or (chosen and chosen not in (offer.offered or "").split(",")):
+            return False
+        offer.chosen = chosen
+        return True
+
+
+def record_related_pick(
+    *,
+    conversation_id: str,
+    channel: str | None,
+    question: str,
+    offered: list[str],
+    content_id: str,
+    confidence: float | None,
+) -> None:
+    """The person picked another item from under an answer: the answer missed, so the
+    question joins the unanswered ones, with what was offered and picked."""
+    with session_scope() as session:
+        session.add(
+            UnansweredQuestion(
+                conversation_id=conversation_id,
+                channel=channel,
+                text=question,
+                confidence=confidence,
+                kind="related",
+                offered=",".join(offered),
+                chosen=content_id,
+            )
+        )
 
 
 def _choices(items: list[ContentItem]) -> tuple[list[dict], list[dict]]:

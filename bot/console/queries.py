@@ -392,6 +392,9 @@ def content_overview(session: Session, max_age_days: int, today: date) -> list[C
 
 
 _PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}’‘“”]+")
+# Unanswered-question rows that record choices offered: "did you mean" offers and
+# picks of another item from under an answer (bot/answers/suggestions.py).
+OFFER_KINDS = ("suggestions", "related")
 
 
 def normalise_question(text: str) -> str:
@@ -443,7 +446,7 @@ def unanswered_groups(session: Session, limit: int = 100, scan: int = 20000) -> 
                 "picked": Counter(),
             },
         )
-        if kind == "suggestions":
+        if kind in OFFER_KINDS:
             group["offered"] += 1
             if chosen is not None:
                 group["picked"][chosen or "none"] += 1
