@@ -120,17 +120,18 @@ def test_related_choices_are_the_approved_runner_ups(database) -> None:  # type:
 
 
 def test_a_pick_from_under_an_answer_shows_the_answer_missed(database) -> None:  # type: ignore[no-untyped-def]
-    from bot.answers.suggestions import record_related_pick
+    from bot.answers.served import record_unanswered
 
     with database() as session:
         _items(session)
-    record_related_pick(
+    record_unanswered(
         conversation_id="c5",
         channel="rest",
-        question="Feel weird after?",
-        offered=["side_effects_dissociation", "preparation_fasting"],
-        content_id="side_effects_dissociation",
+        text="Feel weird after?",
         confidence=0.62,
+        kind="related",
+        offered=["side_effects_dissociation", "preparation_fasting"],
+        chosen="side_effects_dissociation",
     )
     with database() as session:
         (group,) = unanswered_groups(session)

@@ -46,7 +46,6 @@ from bot.answers.suggestions import (
     chosen_content_id,
     make_offer,
     record_choice,
-    record_related_pick,
     related_choices,
 )
 from bot.config import Settings, get_settings
@@ -204,13 +203,14 @@ class ContentNaturalLanguageGenerator(TemplatedNaturalLanguageGenerator):
             if not marked and (asked := _answered_with(tracker, content_id)) is not None:
                 selected = selected_content(asked.parse_data)
                 await asyncio.to_thread(
-                    record_related_pick,
+                    record_unanswered,
                     conversation_id=tracker.sender_id,
                     channel=tracker.get_latest_input_channel(),
-                    question=asked.text or "",
-                    offered=list(asked.parse_data.get(RELATED_KEY) or []),
-                    content_id=content_id,
+                    text=asked.text or "",
                     confidence=selected[1] if selected else None,
+                    kind="related",
+                    offered=list(asked.parse_data.get(RELATED_KEY) or []),
+                    chosen=content_id,
                 )
         except Exception:
             logger.exception("Could not record a suggestion choice")

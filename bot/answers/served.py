@@ -114,9 +114,17 @@ def answer_for(
 
 
 def record_unanswered(
-    *, conversation_id: str, channel: str | None, text: str, confidence: float | None
+    *,
+    conversation_id: str,
+    channel: str | None,
+    text: str,
+    confidence: float | None,
+    kind: str = "fallback",
+    offered: list[str] | None = None,
+    chosen: str | None = None,
 ) -> None:
-    """Keep the question the bot could not answer, so staff know what to write next."""
+    """Keep the question the bot could not answer, so staff know what to write next
+    (`kind = "related"`: the person picked another item from under its answer)."""
     with session_scope() as session:
         session.add(
             UnansweredQuestion(
@@ -124,5 +132,8 @@ def record_unanswered(
                 channel=channel,
                 text=text,
                 confidence=confidence,
+                kind=kind,
+                offered=",".join(offered) if offered else None,
+                chosen=chosen,
             )
         )

@@ -13,7 +13,8 @@ people ask in words the model does not know yet.
 An answer that is likely but not certain carries the runner-up items too
 (`faq_related`, set by the ContentSelector): `related_choices` turns them into
 buttons under the answer ("Not quite what you asked?"), answered the same way;
-a pick from them is kept too (`kind = "related"`): that answer had missed.
+a pick from them is kept too (`record_unanswered`, `kind = "related"`): that
+answer had missed.
 """
 
 from __future__ import annotations
@@ -117,31 +118,6 @@ def record_choice(*, conversation_id: str, content_id: str) -> bool:
             return False
         offer.chosen = chosen
         return True
-
-
-def record_related_pick(
-    *,
-    conversation_id: str,
-    channel: str | None,
-    question: str,
-    offered: list[str],
-    content_id: str,
-    confidence: float | None,
-) -> None:
-    """The person picked another item from under an answer: the answer missed, so the
-    question joins the unanswered ones, with what was offered and picked."""
-    with session_scope() as session:
-        session.add(
-            UnansweredQuestion(
-                conversation_id=conversation_id,
-                channel=channel,
-                text=question,
-                confidence=confidence,
-                kind="related",
-                offered=",".join(offered),
-                chosen=content_id,
-            )
-        )
 
 
 def _choices(items: list[ContentItem]) -> tuple[list[dict], list[dict]]:

@@ -72,7 +72,9 @@ class UnansweredQuestion(Base):
     text = Column(Text, nullable=False)
     confidence = Column(Float)
     # "fallback": not answered; "suggestions": likely items were offered (`offered`,
-    # comma-separated content ids) and `chosen` is the one picked (None: none was).
+    # comma-separated content ids) and `chosen` is the one picked (None: none was);
+    # "related": answered, but the person picked `chosen` from the items offered
+    # under the answer instead.
     kind = Column(String(20), nullable=False, default="fallback", server_default="fallback")
     offered = Column(String(500))
     chosen = Column(String(120))
