@@ -47,10 +47,11 @@ Run from the repository root with the project's Python:
   later rounds written from descriptions of dev's misses, all trained on.
   Round 8 (2026-12-03, sixth session): contrast crises and look-alikes
   (ends of a chat, dose questions, ending a plan, pauses, Spanish idioms,
-  returning patients, ordinary goodbyes that use a farewell's words; final goodbyes, self-injury questions, a date, crises
-  worded as requests, overdoses inside a question) and contact requests
-  (interest without a verb, two things in one, changed contact details,
-  existing patients' own appointments, frustration).
+  returning patients, ordinary goodbyes that use a farewell's words; final
+  goodbyes, self-injury questions, a date, crises worded as requests,
+  overdoses inside a question) and contact requests (interest without a
+  verb, two things in one, changed contact details, existing patients' own
+  appointments, frustration).
 * `--retire-blind FOLDER`: a blind test set that has been used for tuning
   becomes training data (`data/nlu/retired_<folder>.yml`, FAQ questions
   appended to the content files); the folder is then deleted by hand.

@@ -405,7 +405,7 @@ def score(eval_set: EvalSet, parsed: dict[str, dict]) -> dict:
 
     if eval_set.everyday:
         per: dict[str, Counter] = defaultdict(Counter)
-        meant, wrong = [], []
+        meant, wrong, wrong_turns = [], [], []
         for e in eval_set.everyday:
             o, category = out[e["text"]], e["category"]
             verdict = everyday_verdict(category, o)
@@ -413,16 +413,14 @@ def score(eval_set: EvalSet, parsed: dict[str, dict]) -> dict:
             if category in EVERYDAY_INTENTS:
                 meant.append(verdict == "as meant")
             wrong.append(verdict == "wrong action")
+            if verdict == "wrong action":
+                wrong_turns.append((e["text"], category, o.kind, o.detail))
         result["everyday"] = {
             "n": len(eval_set.everyday),
             "as_meant": _rate(meant),
             "wrong_action": _rate(wrong),
             "per_category": per,
-            "misses": [
-                (e["text"], e["category"], out[e["text"]].kind, out[e["text"]].detail)
-                for e in eval_set.everyday
-                if everyday_verdict(e["category"], out[e["text"]]) == "wrong action"
-            ],
+            "misses": wrong_turns,
         }
     return result
 
@@ -577,28 +575,28 @@ def rethresholded(
     parse: dict,
     answer: float,
     suggest: float,
-    related: tuple[float, float] | None = None,
+    related_below: float = 0.0,
+    related_min: float = 0.1,
 ) -> dict:
-    """The parse as the ContentSelector would leave it at other thresholds (and, given
-    `related` = (related_below, related_min), other related choices under answers)."""
+    """The parse as the ContentSelector would leave it at other thresholds, the related
+    choices under an answer included (`related_below` 0: none)."""
     intent = (parse.get("intent") or {}).get("name")
     selection = (parse.get("response_selector") or {}).get(FAQ_INTENT)
     if not selection or intent not in (FAQ_INTENT, UNCERTAIN_INTENT, FALLBACK_INTENT):
         return parse  # not an FAQ question to the selector, or a crisis tier
     confidence = float(selection["response"]["confidence"] or 0.0)
     name = answer_intent(confidence, text, answer, suggest)
-    result = {**parse, "intent": {**parse["intent"], "name": name}}
-    if related is not None:
-        ranking = [
-            (e["intent_response_key"], float(e["confidence"]))
-            for e in selection.get("ranking") or []
-        ]
-        result[RELATED_KEY] = related_ids(ranking, *related) if name == FAQ_INTENT else []
-    return result
+    ranking = [
+        (e["intent_response_key"], float(e["confidence"])) for e in selection.get("ranking") or []
+    ]
+    related = related_ids(ranking, related_below, related_min) if name == FAQ_INTENT else []
+    return {**parse, "intent": {**parse["intent"], "name": name}, RELATED_KEY: related}
 
 
-def answer_threshold_sweep(eval_set: EvalSet, parsed: dict[str, dict]) -> str:
-    """FAQ answers, choices and refusals at other ContentSelector thresholds (dev only)."""
+def answer_threshold_sweep(eval_set: EvalSet, parsed: dict[str, dict], selector: dict) -> str:
+    """FAQ answers, choices and refusals at other ContentSelector thresholds, with the
+    configured related choices under answers (dev only)."""
+    related = (float(selector["related_below"]), float(selector["related_min"]))
     rows = [
         "| answer ≥ | choices ≥ | FAQ right topic | right item answered or offered | wrong topic "
         "| choices offered | out-of-scope answered | out-of-scope offered choices | refused |",
@@ -608,7 +606,7 @@ def answer_threshold_sweep(eval_set: EvalSet, parsed: dict[str, dict]) -> str:
         for suggest in (s for s in SWEEP_SUGGEST if s < answer):
             r = score(
                 eval_set,
-                {t: rethresholded(t, p, answer, suggest) for t, p in parsed.items()},
+                {t: rethresholded(t, p, answer, suggest, *related) for t, p in parsed.items()},
             )
             faq, refusal = r["faq"], r.get("refusal") or {}
             rows.append(
@@ -630,9 +628,10 @@ def _selector_config() -> dict:
     return next(c for c in pipeline if c["name"].endswith("content_selector.ContentSelector"))
 
 
-def related_sweep(eval_set: EvalSet, parsed: dict[str, dict], answer: float, suggest: float) -> str:
+def related_sweep(eval_set: EvalSet, parsed: dict[str, dict], selector: dict) -> str:
     """Right items answered or offered when answers below `related_below` also offer the
     runner-ups (at `related_min` or more), at the configured answer thresholds (dev only)."""
+    answer, suggest = float(selector["threshold"]), float(selector["suggest_threshold"])
     rows = [
         "| related below | related min | right item answered or offered "
         "| answers with related choices | out-of-scope answered |",
@@ -641,7 +640,7 @@ def related_sweep(eval_set: EvalSet, parsed: dict[str, dict], answer: float, sug
     for below in SWEEP_RELATED_BELOW:
         for minimum in SWEEP_RELATED_MIN if below else (0.0,):
             again = {
-                t: rethresholded(t, p, answer, suggest, (below, minimum)) for t, p in parsed.items()
+                t: rethresholded(t, p, answer, suggest, below, minimum) for t, p in parsed.items()
             }
             r = score(eval_set, again)
             answers = [
@@ -731,17 +730,15 @@ def main(model: Path | None = None, dev_only: bool = False) -> int:
     if not dev_only:
         sets.insert(0, test_set())
     parsed, parse_ms = asyncio.run(_parse_all(model, [t for s in sets for t in s.texts()]))
+    selector = _selector_config()
     results = []
     for eval_set in sets:
         scored = score(eval_set, parsed)
         scored["list_misses"] = eval_set.list_misses
         if eval_set.list_misses and eval_set.faq:  # the dev sets
             scored["sweep"] = threshold_sweep(eval_set, parsed)
-            scored["answer_sweep"] = answer_threshold_sweep(eval_set, parsed)
-            selector = _selector_config()
-            scored["related_sweep"] = related_sweep(
-                eval_set, parsed, float(selector["threshold"]), float(selector["suggest_threshold"])
-            )
+            scored["answer_sweep"] = answer_threshold_sweep(eval_set, parsed, selector)
+            scored["related_sweep"] = related_sweep(eval_set, parsed, selector)
         results.append(scored)
     REPORTS.mkdir(exist_ok=True)
     tags = ["dev", "retired"] if dev_only else ["test", "dev", "retired"]
