@@ -8,8 +8,8 @@ fallback, the consultation form, a handoff, a refusal, or something else.
 
 Sets (tests/data/):
 
-* **test**: `blind6/`, written blind and frozen before its round's models
-  were measured on it (blind6/README.md), everyday turns included. Only
+* **test**: `blind7/`, written blind and frozen before its round's models
+  were measured on it (blind7/README.md), everyday turns included. Only
   aggregate figures are printed for it: its misses are never listed, so
   nobody tunes on them; while tuning, `python -m bot eval --dev` leaves it
   out altogether.
@@ -17,11 +17,11 @@ Sets (tests/data/):
   out from the written training sets and CLINC150's validation split) and
   `refusal_eval.yml`. Thresholds and settings are chosen on these; their
   misses are listed in the report for review.
-* **retired blind set** (dev too): `blind5/`, the previous frozen test. Its
+* **retired blind set** (dev too): `blind6/`, the previous frozen test. Its
   aggregate figures were looked at during tuning, so it no longer measures
   anything as a test; written blind, it is the dev data closest to what real
   people write, and its misses are listed. (The blind sets before it,
-  `blind/` to `blind4/`, were retired into training:
+  `blind/` to `blind5/`, were retired into training:
   data/nlu/retired_blind*.yml and the content files' questions.)
 * **old crisis set**: `crisis_eval.yml`, which the crisis rules were
   written against (a second report, not a measure of generalisation).
@@ -117,7 +117,7 @@ def outcome(parse: dict) -> Outcome:
     return Outcome("other", detail=str(intent))
 
 
-# Everyday turns (blind6/everyday_blind.yml): the intents that answer them as
+# Everyday turns (the blind sets' everyday_blind.yml): the intents that answer them as
 # meant; a category without one (filler, small talk, a bare detail) is handled
 # by any response that does not act on it.
 EVERYDAY_INTENTS = {
@@ -185,10 +185,10 @@ class EvalSet:
 
 
 # The frozen blind test (folder under tests/data, name in the report).
-TEST_SET = ("blind6", "test (blind6, frozen 2026-12-03)")
+TEST_SET = ("blind7", "test (blind7, frozen 2026-12-04)")
 # Earlier blind tests, retired into dev once their figures had guided tuning.
-RETIRED_SETS = ("blind5",)
-RETIRED_NAME = "dev: retired blind set (blind5)"
+RETIRED_SETS = ("blind6",)
+RETIRED_NAME = "dev: retired blind set (blind6)"
 
 
 def blind_set(folders: tuple[str, ...], name: str, list_misses: bool) -> EvalSet:
