@@ -43,7 +43,7 @@ Run from the repository root with the project's Python:
   history; one-word human requests, existing patients' changes, everyday
   questions with a clinic word): `data/nlu/crisis_more4.yml` and
   `data/nlu/requests_more4.yml`, all trained on.
-* `--crisis-more6` to `--crisis-more8`, `--more6` to `--more8` (`ROUNDS`):
+* `--crisis-more6` to `--crisis-more9`, `--more6` to `--more9` (`ROUNDS`):
   later rounds written from descriptions of dev's misses, all trained on.
   Round 8 (2026-12-03, sixth session): contrast crises and look-alikes
   (ends of a chat, dose questions, ending a plan, pauses, Spanish idioms,
@@ -52,6 +52,14 @@ Run from the repository root with the project's Python:
   overdoses inside a question) and contact requests (interest without a
   verb, two things in one, changed contact details, existing patients' own
   appointments, frustration).
+  Round 9 (2026-12-04, seventh session), from dev's misses with the retired
+  blind6: crises worded as accidents wished for, a last night, an account
+  closed before a date, a holiday plan, a bare time, another medicine's
+  overdose, a place at a height, slang, arrangements, joke-masked intent;
+  look-alikes with a dated past attempt, form hyperbole, lethal-dose
+  reassurance, fiction, ending a package, grief, ordinary goodbyes; and
+  contact, refusal and everyday turns (urgent booking, named staff,
+  yes/no-only demands, impersonation, DIY sessions at home, goodbyes).
 * `--retire-blind FOLDER`: a blind test set that has been used for tuning
   becomes training data (`data/nlu/retired_<folder>.yml`, FAQ questions
   appended to the content files); the folder is then deleted by hand.
@@ -488,6 +496,8 @@ ROUNDS: dict[str, tuple[Callable[[list[Path], str, str], None], str]] = {
     "--more7": (examples_more, "requests_more7.yml"),
     "--crisis-more8": (crisis_more, "crisis_more8.yml"),
     "--more8": (examples_more, "requests_more8.yml"),
+    "--crisis-more9": (crisis_more, "crisis_more9.yml"),
+    "--more9": (examples_more, "requests_more9.yml"),
 }
 
 
