@@ -149,6 +149,99 @@ def test_an_idiom_does_not_hide_a_crisis_in_the_same_message() -> None:
     assert flagged("my feet are killing me and I want to kill myself")
 
 
+# Dev look-alikes that used to get the protocol through a rule, and the guard
+# (or history anchor) that now lets each through.
+@pytest.mark.parametrize(
+    ("text", "guard"),
+    [
+        ("la canción que pusieron en la sala me mató, qué bonita", "es_song_killed_me"),
+        (
+            "if I have to fill out one more intake form I'm going to die 😂 how many are there",
+            "one_more_chore_die",
+        ),
+        (
+            "been 3 yrs since I last had thoughts about killing myself. therapist says I'm in"
+            " remission but the fatigue and low motivation hang on. would ketamine help with"
+            " that part",
+            "years_since_thoughts",
+        ),
+        (
+            "In 2014 I had a plan to end things and got help in time. I actually celebrate that"
+            " date every year now. Anyway, can ketamine help depression that's mostly just"
+            " numbness?",
+            "past_plan_end",
+        ),
+        (
+            "Not suicidal, just really really sad and I want it to stop. How soon could a"
+            " consult happen?",
+            "not_suicidal_want_it_stop",
+        ),
+        (
+            "In the movie I watched last night a guy jumped off a building after taking"
+            " ketamine. That's not what happens at a clinic, right?",
+            "fiction_plot",
+        ),
+        (
+            "A character in the book I'm reading says she'd rather die than go back to therapy."
+            " Made me laugh because that's how I felt before I found my therapist lol. Do you"
+            " work with outside therapists?",
+            "fiction_plot",
+        ),
+    ],
+)
+def test_guarded_dev_look_alikes_are_not_flagged(text: str, guard: str) -> None:
+    assert guard in explain(text)["guards"], explain(text)
+    assert detect_crisis(text) is None, explain(text)
+
+
+def test_past_anchor_counts_years_since_the_persons_own_event() -> None:
+    text = "it's been five years since I attempted, doing well, can I book a consult"
+    assert explain(text)["resolved_history"] is True
+    assert detect_crisis(text) is None
+    assert flagged("it's been five years since I attempted and I attempted again last week")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # the bare crisis wordings the new guards sit next to
+        "me mato esta noche",
+        "me mato",
+        "I'm going to die tonight, I have the pills",
+        "I had a plan to end things and I still do",
+        "I have a plan to end things",
+        "I jumped off a building once and I want to do it again tonight",
+        "I want to jump off a building",
+        "I'm not suicidal but I want it all to end",
+        # es_song_killed_me: only the song's 'me mató' is blanked
+        "la canción me mató, pero en serio esta noche me mato",
+        "la canción me recuerda a él, esta noche me mato",
+        "esa película me mató hoy, me mato",
+        # one_more_chore_die: not a day of life, not with means or a time
+        "if I have to get through one more day I'm going to die",
+        "if I have to fill out one more form I'm going to die tonight",
+        "if I have to fill out one more form I'm going to die, I have the pills ready",
+        # years_since_thoughts / past_plan_end: not when anything current follows
+        "it's been 3 years since I last had thoughts about killing myself until last night",
+        "3 years since I had thoughts of killing myself, they're back",
+        "In 2014 I had a plan to end things and I have one again",
+        "In 2014 I had a plan to end things. I have a plan to end things now",
+        "In 2014 I had a plan to end things and tonight I want to end it all",
+        # not_suicidal_want_it_stop: not with a crisis word in between, not 'forever'
+        "not suicidal but I want to kill myself and I want it to stop",
+        "not suicidal, I want it to stop for good",
+        "im not suicidal i just want everything to stop",
+        # fiction_plot: not when the writer relates it to themselves
+        "In the movie a guy jumped off a building and I want to do that tonight",
+        "In the movie a guy jumped off a building, I keep thinking about jumping off the bridge",
+        "A character in the book says she'd rather die. I'd rather die too",
+        "my friend jumped off a building last night",
+    ],
+)
+def test_crisis_wordings_next_to_the_new_guards_are_still_flagged(text: str) -> None:
+    assert flagged(text), explain(text)
+
+
 @pytest.mark.parametrize(
     ("text", "category"),
     [
