@@ -201,7 +201,7 @@ def test_talk_to_a_person(stack: Stack) -> None:
 
 def test_two_fallbacks_in_a_row_hand_off(stack: Stack) -> None:
     sender = new_sender()
-    first = stack.say(sender, "can ketamine be taken on a submarine")
+    first = stack.say(sender, "can ketamine be taken while skydiving")
     assert custom_payloads(first, "fallback")
     second = stack.say(sender, "does ketamine work in zero gravity")
     assert custom_payloads(second, "handoff"), second
